@@ -1,0 +1,679 @@
+#include "config.h"
+
+#include "account.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+#include "util.h"
+
+/* Network timeout when the configuration sets none. msmtp's default is
+ * "off" (wait forever); a cron job must not hang on a dead server. */
+#define DEFAULT_TIMEOUT_SECONDS 60
+
+enum kind { K_STR, K_LONG, K_BOOL, K_INT };
+
+struct field;
+typedef int (*parse_fn)(struct account *a, const struct field *f, const char *arg, char **why);
+
+struct field {
+    const char *name;
+    enum kind kind;
+    size_t off;
+    parse_fn parse;
+    bool secret;                /* print as '*', wipe on free */
+    const char *zero;           /* how to show 0 / NULL, if not "(not set)" */
+    const char *const *names;   /* K_INT: value names */
+    const char *pending;        /* accepted but not acted on yet: what for */
+};
+
+#define SLOT(a, f, type) ((type *)(void *)((char *)(a) + (f)->off))
+#define CSLOT(a, f, type) ((const type *)(const void *)((const char *)(a) + (f)->off))
+
+/* ---- value parsers --------------------------------------------------- */
+
+static int invalid(char **why, const struct field *f, const char *arg, const char *expected)
+{
+    *why = xasprintf("invalid argument '%s' for command '%s' (expected %s)", arg, f->name,
+                     expected);
+    return -1;
+}
+
+static int needs_argument(char **why, const struct field *f)
+{
+    *why = xasprintf("command '%s' needs an argument", f->name);
+    return -1;
+}
+
+static void store_str(struct account *a, const struct field *f, char *value)
+{
+    char **slot = SLOT(a, f, char *);
+    if (f->secret)
+        secure_free(*slot);
+    else
+        free(*slot);
+    *slot = value;
+}
+
+static bool is_on(const char *arg)
+{
+    return *arg == '\0' || strcmp(arg, "on") == 0;
+}
+
+static int p_text(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    store_str(a, f, *arg ? xstrdup(arg) : NULL);
+    return 0;
+}
+
+/* A host name or EHLO argument: it goes on the wire as one word. */
+static int p_name(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (*arg && !is_safe_hostname(arg))
+        return invalid(why, f, arg, "a name without blanks or control characters");
+    store_str(a, f, *arg ? xstrdup(arg) : NULL);
+    return 0;
+}
+
+static int p_name_required(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (!*arg)
+        return needs_argument(why, f);
+    return p_name(a, f, arg, why);
+}
+
+static int p_path(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    store_str(a, f, *arg ? expand_tilde(arg) : NULL);
+    return 0;
+}
+
+static int p_port(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    long v;
+    if (!*arg)
+        return needs_argument(why, f);
+    if (!parse_int_range(arg, 1, 65535, &v))
+        return invalid(why, f, arg, "a port number 1-65535");
+    *SLOT(a, f, long) = v;
+    return 0;
+}
+
+static int p_port_optional(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (!*arg) {
+        *SLOT(a, f, long) = 0;
+        return 0;
+    }
+    return p_port(a, f, arg, why);
+}
+
+static int p_timeout(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    long v;
+    if (!*arg)
+        return needs_argument(why, f);
+    if (strcmp(arg, "off") == 0)
+        v = 0;
+    else if (!parse_int_range(arg, 1, 86400, &v))
+        return invalid(why, f, arg, "'off' or seconds 1-86400");
+    *SLOT(a, f, long) = v;
+    return 0;
+}
+
+static int p_positive_optional(struct account *a, const struct field *f, const char *arg,
+                               char **why)
+{
+    long v = 0;
+    if (*arg && !parse_int_range(arg, 1, 1000000, &v))
+        return invalid(why, f, arg, "a positive number");
+    *SLOT(a, f, long) = v;
+    return 0;
+}
+
+static int p_bool(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (is_on(arg))
+        *SLOT(a, f, bool) = true;
+    else if (strcmp(arg, "off") == 0)
+        *SLOT(a, f, bool) = false;
+    else
+        return invalid(why, f, arg, "'on' or 'off'");
+    return 0;
+}
+
+/* Pick a K_INT value by name among those in 'allowed' (a bit per value);
+ * an empty argument means 'empty_means'. */
+static int p_named(struct account *a, const struct field *f, const char *arg, char **why,
+                   unsigned allowed, const char *empty_means, const char *expected)
+{
+    const char *want = *arg ? arg : empty_means;
+    for (int i = 0; f->names[i]; i++) {
+        if ((allowed >> i) & 1 && strcmp(f->names[i], want) == 0) {
+            *SLOT(a, f, int) = i;
+            return 0;
+        }
+    }
+    return invalid(why, f, arg, expected);
+}
+
+static int p_protocol(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (!*arg)
+        return needs_argument(why, f);
+    return p_named(a, f, arg, why, 1u << PROTO_SMTP | 1u << PROTO_LMTP, "",
+                   "'smtp' or 'lmtp'");
+}
+
+static int p_header3(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    return p_named(a, f, arg, why, 1u << HDR_AUTO | 1u << HDR_ON | 1u << HDR_OFF, "on",
+                   "'auto', 'on' or 'off'");
+}
+
+static int p_header2(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    return p_named(a, f, arg, why, 1u << HDR_AUTO | 1u << HDR_OFF, "auto", "'auto' or 'off'");
+}
+
+static const char *const auth_mechanisms[] = {
+    "PLAIN",         "LOGIN",   "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS",
+    "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "GSSAPI", "NTLM", "EXTERNAL", "XOAUTH2",
+    "OAUTHBEARER",   NULL,
+};
+
+static int p_auth(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (is_on(arg)) {
+        store_str(a, f, xstrdup("on"));
+        return 0;
+    }
+    if (strcmp(arg, "off") == 0) {
+        store_str(a, f, NULL);
+        return 0;
+    }
+    for (int i = 0; auth_mechanisms[i]; i++) {
+        if (ascii_ieq(arg, auth_mechanisms[i])) {
+            store_str(a, f, xstrdup(auth_mechanisms[i]));
+            return 0;
+        }
+    }
+    return invalid(why, f, arg, "'on', 'off' or a mechanism such as 'plain' or 'scram-sha-256'");
+}
+
+static int p_trust_file(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (strcmp(arg, "system") == 0) {
+        store_str(a, f, xstrdup("system"));
+        return 0;
+    }
+    return p_path(a, f, arg, why);
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* SHA-256 (32 bytes), or the SHA-1 (20) and MD5 (16) forms msmtp accepts,
+ * as colon-separated hex pairs. Stored in upper case. */
+static int p_fingerprint(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    static const char expected[] = "SHA-256 (or SHA-1/MD5) hex pairs like 01:AB:...";
+    if (!*arg) {
+        store_str(a, f, NULL);
+        return 0;
+    }
+    size_t len = strlen(arg);
+    if ((len + 1) % 3 != 0)
+        return invalid(why, f, arg, expected);
+    size_t bytes = (len + 1) / 3;
+    if (bytes != 16 && bytes != 20 && bytes != 32)
+        return invalid(why, f, arg, expected);
+    char *norm = xstrdup(arg);
+    for (size_t i = 0; i < len; i++) {
+        bool sep = (i % 3) == 2;
+        if (sep ? arg[i] != ':' : hexval((unsigned char)arg[i]) < 0) {
+            free(norm);
+            return invalid(why, f, arg, expected);
+        }
+        if (norm[i] >= 'a' && norm[i] <= 'f')
+            norm[i] = (char)(norm[i] - 32);
+    }
+    store_str(a, f, norm);
+    return 0;
+}
+
+static int p_dsn_notify(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    static const char expected[] = "'off', 'never' or a list of success,failure,delay";
+    if (!*arg)
+        return needs_argument(why, f);
+    if (strcmp(arg, "off") == 0) {
+        store_str(a, f, NULL);
+        return 0;
+    }
+    if (strcmp(arg, "never") == 0) {
+        store_str(a, f, xstrdup("NEVER"));
+        return 0;
+    }
+    struct strbuf sb;
+    sb_init(&sb);
+    const char *p = arg;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        const char *word = NULL;
+        if (n == 7 && strncmp(p, "success", 7) == 0)
+            word = "SUCCESS";
+        else if (n == 7 && strncmp(p, "failure", 7) == 0)
+            word = "FAILURE";
+        else if (n == 5 && strncmp(p, "delay", 5) == 0)
+            word = "DELAY";
+        if (!word) {
+            sb_free(&sb);
+            return invalid(why, f, arg, expected);
+        }
+        if (sb.len)
+            sb_puts(&sb, ",");
+        sb_puts(&sb, word);
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    store_str(a, f, sb_steal(&sb));
+    return 0;
+}
+
+static int p_dsn_return(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (!*arg)
+        return needs_argument(why, f);
+    if (strcmp(arg, "off") == 0)
+        store_str(a, f, NULL);
+    else if (strcmp(arg, "headers") == 0 || strcmp(arg, "hdrs") == 0)
+        store_str(a, f, xstrdup("HDRS"));
+    else if (strcmp(arg, "full") == 0)
+        store_str(a, f, xstrdup("FULL"));
+    else
+        return invalid(why, f, arg, "'off', 'headers' or 'full'");
+    return 0;
+}
+
+static int p_syslog(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    static const char *const facilities[] = {
+        "LOG_USER",   "LOG_MAIL",   "LOG_LOCAL0", "LOG_LOCAL1", "LOG_LOCAL2",
+        "LOG_LOCAL3", "LOG_LOCAL4", "LOG_LOCAL5", "LOG_LOCAL6", "LOG_LOCAL7",
+    };
+    if (is_on(arg)) {
+        store_str(a, f, xstrdup("LOG_USER"));
+        return 0;
+    }
+    if (strcmp(arg, "off") == 0) {
+        store_str(a, f, NULL);
+        return 0;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(facilities); i++) {
+        if (strcmp(arg, facilities[i]) == 0) {
+            store_str(a, f, xstrdup(facilities[i]));
+            return 0;
+        }
+    }
+    return invalid(why, f, arg, "'on', 'off', LOG_USER, LOG_MAIL or LOG_LOCAL0..7");
+}
+
+/* ---- the settings ---------------------------------------------------- */
+
+static const char *const protocol_names[] = {"smtp", "lmtp", NULL};
+static const char *const header_names[] = {"auto", "on", "off", NULL};
+
+static const char NOT_YET_TLS[] = "TLS is not implemented yet";
+static const char NOT_YET_AUTH[] = "authentication is not implemented yet";
+static const char NOT_YET_NET[] = "this connection type is not implemented yet";
+static const char NOT_YET_HEADERS[] = "header rewriting is not implemented yet";
+static const char NOT_YET_DSN[] = "delivery status notifications are not implemented yet";
+static const char NOT_YET_LOG[] = "logging is not implemented yet";
+static const char NOT_YET_ALIASES[] = "aliases are not implemented yet";
+
+#define STR(field) K_STR, offsetof(struct account, field)
+#define LONG(field) K_LONG, offsetof(struct account, field)
+#define BOOL(field) K_BOOL, offsetof(struct account, field)
+#define INT(field) K_INT, offsetof(struct account, field)
+
+/* Order is the order of --pretend output. */
+static const struct field fields[] = {
+    {"host", STR(host), p_name_required, false, NULL, NULL, NULL},
+    {"port", LONG(port), p_port, false, "(default)", NULL, NULL},
+    {"source_ip", STR(source_ip), p_text, false, NULL, NULL, NULL},
+    {"proxy_host", STR(proxy_host), p_text, false, NULL, NULL, NOT_YET_NET},
+    {"proxy_port", LONG(proxy_port), p_port_optional, false, "(not set)", NULL, NOT_YET_NET},
+    {"socket", STR(socket), p_path, false, NULL, NULL, NOT_YET_NET},
+    {"timeout", LONG(timeout), p_timeout, false, "off", NULL, NULL},
+    {"protocol", INT(protocol), p_protocol, false, NULL, protocol_names, NOT_YET_NET},
+    {"domain", STR(domain), p_name, false, "(this machine's name)", NULL, NULL},
+    {"auth", STR(auth), p_auth, false, "off", NULL, NOT_YET_AUTH},
+    {"user", STR(user), p_text, false, NULL, NULL, NOT_YET_AUTH},
+    {"password", STR(password), p_text, true, NULL, NULL, NOT_YET_AUTH},
+    {"passwordeval", STR(passwordeval), p_text, false, NULL, NULL, NOT_YET_AUTH},
+    {"ntlmdomain", STR(ntlmdomain), p_text, false, NULL, NULL, NOT_YET_AUTH},
+    {"tls", BOOL(tls), p_bool, false, NULL, NULL, NOT_YET_TLS},
+    {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL, NOT_YET_TLS},
+    {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL, NOT_YET_TLS},
+    {"tls_crl_file", STR(tls_crl_file), p_path, false, NULL, NULL, NOT_YET_TLS},
+    {"tls_fingerprint", STR(tls_fingerprint), p_fingerprint, false, NULL, NULL, NOT_YET_TLS},
+    {"tls_key_file", STR(tls_key_file), p_path, false, NULL, NULL, NOT_YET_TLS},
+    {"tls_cert_file", STR(tls_cert_file), p_path, false, NULL, NULL, NOT_YET_TLS},
+    {"tls_certcheck", BOOL(tls_certcheck), p_bool, false, NULL, NULL, NOT_YET_TLS},
+    {"tls_priorities", STR(tls_priorities), p_text, false, NULL, NULL, NOT_YET_TLS},
+    {"tls_host_override", STR(tls_host_override), p_name, false, NULL, NULL, NOT_YET_TLS},
+    {"tls_min_dh_prime_bits", LONG(tls_min_dh_prime_bits), p_positive_optional, false,
+     "(not set)", NULL, NOT_YET_TLS},
+    {"from", STR(from), p_text, false, NULL, NULL, NULL},
+    {"allow_from_override", BOOL(allow_from_override), p_bool, false, NULL, NULL, NULL},
+    {"dsn_notify", STR(dsn_notify), p_dsn_notify, false, NULL, NULL, NOT_YET_DSN},
+    {"dsn_return", STR(dsn_return), p_dsn_return, false, NULL, NULL, NOT_YET_DSN},
+    {"set_from_header", INT(set_from_header), p_header3, false, NULL, header_names,
+     NOT_YET_HEADERS},
+    {"set_date_header", INT(set_date_header), p_header2, false, NULL, header_names,
+     NOT_YET_HEADERS},
+    {"set_msgid_header", INT(set_msgid_header), p_header2, false, NULL, header_names,
+     NOT_YET_HEADERS},
+    {"remove_bcc_headers", BOOL(remove_bcc_headers), p_bool, false, NULL, NULL, NULL},
+    {"undisclosed_recipients", BOOL(undisclosed_recipients), p_bool, false, NULL, NULL,
+     NOT_YET_HEADERS},
+    {"logfile", STR(logfile), p_path, false, NULL, NULL, NOT_YET_LOG},
+    {"logfile_time_format", STR(logfile_time_format), p_text, false, NULL, NULL, NOT_YET_LOG},
+    {"syslog", STR(syslog), p_syslog, false, "off", NULL, NOT_YET_LOG},
+    {"aliases", STR(aliases), p_path, false, NULL, NULL, NOT_YET_ALIASES},
+    {"auto_from", BOOL(auto_from), p_bool, false, NULL, NULL, NOT_YET_HEADERS},
+    {"maildomain", STR(maildomain), p_text, false, NULL, NULL, NOT_YET_HEADERS},
+};
+
+_Static_assert(ARRAY_LEN(fields) <= 128, "account.set holds 128 bits");
+
+/* ---- old spellings msmtp still accepts ------------------------------ */
+
+static int p_flag_off(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    *SLOT(a, f, bool) = false;
+    return 0;
+}
+
+static int p_keepbcc(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (p_bool(a, f, arg, why) < 0)
+        return -1;
+    *SLOT(a, f, bool) = !*SLOT(a, f, bool);
+    return 0;
+}
+
+static int p_add_missing(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    bool on;
+    if (is_on(arg))
+        on = true;
+    else if (strcmp(arg, "off") == 0)
+        on = false;
+    else
+        return invalid(why, f, arg, "'on' or 'off'");
+    *SLOT(a, f, int) = on ? HDR_AUTO : HDR_OFF;
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    const char *field; /* NULL: accepted and ignored */
+    parse_fn parse;    /* NULL: the field's own parser */
+    bool no_argument;
+} aliases[] = {
+    {"connect_timeout", "timeout", NULL, false},
+    {"tls_nocertcheck", "tls_certcheck", p_flag_off, true},
+    {"tls_nostarttls", "tls_starttls", p_flag_off, true},
+    {"keepbcc", "remove_bcc_headers", p_keepbcc, false},
+    {"add_missing_from_header", "set_from_header", p_add_missing, false},
+    {"add_missing_date_header", "set_date_header", p_add_missing, false},
+    {"tls_force_sslv3", NULL, NULL, false},
+};
+
+/* ---- operations ------------------------------------------------------ */
+
+static int field_index(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+        if (strcmp(fields[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static void mark_set(struct account *a, int i)
+{
+    a->set[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+static bool is_set(const struct account *a, int i)
+{
+    return (a->set[i / 64] >> (i % 64)) & 1;
+}
+
+struct account *account_new(const char *name)
+{
+    struct account *a = xcalloc(1, sizeof *a);
+    a->name = xstrdup(name ? name : "");
+    a->timeout = DEFAULT_TIMEOUT_SECONDS;
+    a->protocol = PROTO_SMTP;
+    a->tls_starttls = true;
+    a->tls_trust_file = xstrdup("system");
+    a->tls_certcheck = true;
+    a->allow_from_override = true;
+    a->set_from_header = HDR_AUTO;
+    a->set_date_header = HDR_AUTO;
+    a->set_msgid_header = HDR_AUTO;
+    a->remove_bcc_headers = true;
+    return a;
+}
+
+static void copy_field(struct account *dst, const struct account *src, const struct field *f)
+{
+    switch (f->kind) {
+    case K_STR: {
+        const char *v = *CSLOT(src, f, char *);
+        store_str(dst, f, v ? xstrdup(v) : NULL);
+        break;
+    }
+    case K_LONG:
+        *SLOT(dst, f, long) = *CSLOT(src, f, long);
+        break;
+    case K_BOOL:
+        *SLOT(dst, f, bool) = *CSLOT(src, f, bool);
+        break;
+    case K_INT:
+        *SLOT(dst, f, int) = *CSLOT(src, f, int);
+        break;
+    }
+}
+
+struct account *account_clone(const struct account *a, const char *name)
+{
+    struct account *c = xcalloc(1, sizeof *c);
+    c->name = xstrdup(name ? name : a->name);
+    c->conffile = a->conffile ? xstrdup(a->conffile) : NULL;
+    c->line = a->line;
+    memcpy(c->set, a->set, sizeof c->set);
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+        copy_field(c, a, &fields[i]);
+    return c;
+}
+
+void account_free(struct account *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+        if (fields[i].kind == K_STR)
+            store_str(a, &fields[i], NULL);
+    free(a->name);
+    free(a->conffile);
+    free(a);
+}
+
+bool account_has_command(const char *cmd)
+{
+    if (field_index(cmd) >= 0)
+        return true;
+    for (size_t i = 0; i < ARRAY_LEN(aliases); i++)
+        if (strcmp(aliases[i].name, cmd) == 0)
+            return true;
+    return false;
+}
+
+int account_apply(struct account *a, const char *cmd, const char *arg, char **why)
+{
+    int i = field_index(cmd);
+    parse_fn parse = i >= 0 ? fields[i].parse : NULL;
+    if (i < 0) {
+        size_t k;
+        for (k = 0; k < ARRAY_LEN(aliases); k++)
+            if (strcmp(aliases[k].name, cmd) == 0)
+                break;
+        if (k == ARRAY_LEN(aliases)) {
+            *why = xasprintf("unknown command '%s'", cmd);
+            return -1;
+        }
+        if (aliases[k].no_argument && *arg) {
+            *why = xasprintf("command '%s' does not take an argument", cmd);
+            return -1;
+        }
+        if (!aliases[k].field)
+            return 0;
+        i = field_index(aliases[k].field);
+        parse = aliases[k].parse ? aliases[k].parse : fields[i].parse;
+    }
+    if (parse(a, &fields[i], arg, why) < 0)
+        return -1;
+    mark_set(a, i);
+    return 0;
+}
+
+void account_inherit(struct account *dst, const struct account *src)
+{
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+        if (is_set(src, (int)i)) {
+            copy_field(dst, src, &fields[i]);
+            mark_set(dst, (int)i);
+        }
+    }
+}
+
+long account_default_port(const struct account *a)
+{
+    if (a->protocol == PROTO_LMTP)
+        return 0;
+    return (a->tls && !a->tls_starttls) ? 465 : 25;
+}
+
+static int account_error(struct error *err, const struct account *a, const char *what)
+{
+    return err_set(err, ERR_CONFIG, "account '%s'%s%s: %s", a->name, a->conffile ? " from " : "",
+                   a->conffile ? a->conffile : "", what);
+}
+
+int account_finish(struct account *a, struct error *err)
+{
+    if (!a->host && !a->socket)
+        return account_error(err, a, "host not set");
+    if (a->port == 0)
+        a->port = account_default_port(a);
+    if (a->port == 0 && !a->socket)
+        return account_error(err, a, "port not set (LMTP has no default port)");
+    if (a->tls_key_file && !a->tls_cert_file)
+        return account_error(err, a, "tls_key_file requires tls_cert_file");
+    if (a->tls_cert_file && !a->tls_key_file)
+        return account_error(err, a, "tls_cert_file requires tls_key_file");
+    if (a->tls_crl_file && !a->tls_trust_file)
+        return account_error(err, a, "tls_crl_file requires tls_trust_file");
+    return 0;
+}
+
+int account_check_supported(const struct account *a, struct error *err)
+{
+    if (a->tls)
+        return account_error(err, a,
+                             "TLS ('tls on') is not supported by this version of outpost; "
+                             "refusing to send in cleartext");
+    if (a->auth)
+        return account_error(err, a,
+                             "authentication ('auth') is not supported by this version of outpost");
+    if (a->proxy_host)
+        return account_error(err, a, "proxy_host is not supported by this version of outpost");
+    if (a->socket)
+        return account_error(err, a, "socket is not supported by this version of outpost");
+    if (a->protocol == PROTO_LMTP)
+        return account_error(err, a, "protocol lmtp is not supported by this version of outpost");
+    return 0;
+}
+
+/* True when the field holds something other than what a new account has. */
+static bool differs_from_default(const struct account *a, const struct field *f)
+{
+    static struct account *pristine;
+    if (!pristine)
+        pristine = account_new(NULL); /* lives for the process; --pretend only */
+    switch (f->kind) {
+    case K_STR: {
+        const char *x = *CSLOT(a, f, char *), *y = *CSLOT(pristine, f, char *);
+        return (x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0);
+    }
+    case K_LONG:
+        return *CSLOT(a, f, long) != *CSLOT(pristine, f, long);
+    case K_BOOL:
+        return *CSLOT(a, f, bool) != *CSLOT(pristine, f, bool);
+    case K_INT:
+        return *CSLOT(a, f, int) != *CSLOT(pristine, f, int);
+    }
+    return false;
+}
+
+void account_describe(const struct account *a, FILE *out)
+{
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+        const struct field *f = &fields[i];
+        fprintf(out, "%s = ", f->name);
+        switch (f->kind) {
+        case K_STR: {
+            const char *v = *CSLOT(a, f, char *);
+            if (!v)
+                fputs(f->zero ? f->zero : "(not set)", out);
+            else
+                fputs(f->secret ? "*" : v, out);
+            break;
+        }
+        case K_LONG: {
+            long v = *CSLOT(a, f, long);
+            if (v == 0)
+                fputs(f->zero ? f->zero : "0", out);
+            else if (f->off == offsetof(struct account, timeout))
+                fprintf(out, "%ld seconds", v);
+            else
+                fprintf(out, "%ld", v);
+            break;
+        }
+        case K_BOOL:
+            fputs(*CSLOT(a, f, bool) ? "on" : "off", out);
+            break;
+        case K_INT:
+            fputs(f->names[*CSLOT(a, f, int)], out);
+            break;
+        }
+        if (f->pending && differs_from_default(a, f))
+            fprintf(out, "   [accepted, not acted on yet: %s]", f->pending);
+        fputc('\n', out);
+    }
+}

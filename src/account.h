@@ -1,0 +1,98 @@
+/* An account: every setting one SMTP submission needs. The settings and
+ * their commands are described by one table in account.c; parsing a value,
+ * inheriting it from another account and printing it (--pretend) all go
+ * through that table. */
+#ifndef OUTPOST_ACCOUNT_H
+#define OUTPOST_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+
+enum protocol { PROTO_SMTP, PROTO_LMTP };
+enum header_policy { HDR_AUTO, HDR_ON, HDR_OFF };
+
+struct account {
+    char *name;
+    char *conffile;   /* file that defined it, as shown to people */
+    unsigned line;    /* line of its 'account' command */
+    uint64_t set[2];  /* bit per field: given explicitly (what children inherit) */
+
+    /* where to connect */
+    char *host;
+    long port;        /* 0: the default for protocol and TLS mode */
+    char *source_ip;
+    char *proxy_host;
+    long proxy_port;
+    char *socket;
+    long timeout;     /* seconds; 0 = off */
+    int protocol;     /* enum protocol */
+    char *domain;
+
+    /* authentication */
+    char *auth;       /* NULL: off; "on": choose; else a mechanism, upper case */
+    char *user;
+    char *password;   /* secret */
+    char *passwordeval;
+    char *ntlmdomain;
+
+    /* TLS */
+    bool tls;
+    bool tls_starttls;
+    char *tls_trust_file; /* "system", a path, or NULL (trust no CA) */
+    char *tls_crl_file;
+    char *tls_fingerprint;
+    char *tls_key_file;
+    char *tls_cert_file;
+    bool tls_certcheck;
+    char *tls_priorities;
+    char *tls_host_override;
+    long tls_min_dh_prime_bits;
+
+    /* envelope and headers */
+    char *from;
+    bool allow_from_override;
+    char *dsn_notify; /* NULL or "NEVER" / "SUCCESS,FAILURE,DELAY" subset */
+    char *dsn_return; /* NULL, "HDRS" or "FULL" */
+    int set_from_header;  /* enum header_policy */
+    int set_date_header;
+    int set_msgid_header;
+    bool remove_bcc_headers;
+    bool undisclosed_recipients;
+    char *logfile;
+    char *logfile_time_format;
+    char *syslog;     /* NULL or a LOG_* facility name */
+    char *aliases;
+    bool auto_from;
+    char *maildomain;
+};
+
+struct account *account_new(const char *name);
+struct account *account_clone(const struct account *a, const char *name);
+void account_free(struct account *a);
+
+/* Apply one configuration command. Returns 0, or -1 with *why set to an
+ * allocated one-line reason ("unknown command 'hots'"). */
+int account_apply(struct account *a, const char *cmd, const char *arg, char **why);
+/* True when 'cmd' names a configuration command. */
+bool account_has_command(const char *cmd);
+/* Copy into 'dst' every setting that 'src' was given explicitly. */
+void account_inherit(struct account *dst, const struct account *src);
+
+/* The port used when none is configured (0 when there is none: LMTP). */
+long account_default_port(const struct account *a);
+/* Fill in derived defaults (port) and check the combination of settings.
+ * Returns 0, or -1 with a config error naming the account. */
+int account_finish(struct account *a, struct error *err);
+/* Refuse settings this build accepts in the file but cannot honour yet,
+ * rather than silently doing something less safe (e.g. sending in
+ * cleartext when TLS was asked for). */
+int account_check_supported(const struct account *a, struct error *err);
+
+/* --pretend: every setting, the password as '*', and a note on settings
+ * that are accepted but not acted on yet. */
+void account_describe(const struct account *a, FILE *out);
+
+#endif

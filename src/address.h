@@ -1,0 +1,34 @@
+/* Envelope addresses and the names outpost puts on the wire. */
+#ifndef OUTPOST_ADDRESS_H
+#define OUTPOST_ADDRESS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+/* Longest envelope address accepted (RFC 5321 4.5.3.1.3: a path is at
+ * most 256 octets including the angle brackets). */
+#define ADDRESS_MAX 254
+
+/* Turn a user-given envelope address into its bare form: surrounding
+ * blanks and one pair of angle brackets removed ("<a@b>" -> "a@b",
+ * "<>" -> ""). Then check it can go into MAIL FROM/RCPT TO unchanged: no
+ * control characters (CR/LF would start a new SMTP command), no brackets,
+ * no blanks outside a quoted local part, not too long. 'what' names it in
+ * the error ("recipient", "-f address"); the error gets class 'cls'.
+ * Returns an allocated string, or NULL with 'err' filled. */
+char *address_envelope(const char *input, bool allow_empty, const char *what,
+                       enum err_class cls, struct error *err);
+
+/* msmtp's substitutions for 'from' and 'domain': %U user name, %H host
+ * name, %C its canonical (DNS) name, %M the contents of /etc/mailname. */
+char *expand_from_pattern(const char *pattern);
+
+/* The EHLO name when 'domain' is not set: this machine's host name. */
+char *default_ehlo_domain(void);
+
+/* True when 's' can be sent as an EHLO argument or used as a host name:
+ * printable ASCII without blanks. */
+bool is_safe_hostname(const char *s);
+
+#endif

@@ -1,0 +1,312 @@
+#include "config.h"
+
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "util.h"
+
+/* Long options that name a configuration command are settings; these are
+ * never accepted that way (a password on the command line would be seen
+ * by every user of the machine in the process list). */
+static const char *const not_settable[] = {"password", "eval", "account", "defaults"};
+
+/* Long options that may take their value as the next argument, as with
+ * getopt's required arguments (the rest need "--name=value"). */
+static const char *const separate_value[] = {
+    "account", "file", "from", "host", "port", "timeout", "protocol", "dsn-notify", "dsn-return",
+};
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    return false;
+}
+
+static void add_setting(struct cli *o, const char *option, const char *command, const char *value)
+{
+    o->settings = xrealloc(o->settings, (o->nsettings + 1) * sizeof *o->settings);
+    struct cli_setting *s = &o->settings[o->nsettings++];
+    s->option = xstrdup(option);
+    s->command = xstrdup(command);
+    s->value = xstrdup(value);
+}
+
+static int usage_error(struct error *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static int usage_error(struct error *err, const char *fmt, ...)
+{
+    char msg[ERR_TEXT_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return err_set(err, ERR_USAGE, "%s (see outpost --help)", msg);
+}
+
+struct argv_cursor {
+    int argc;
+    char **argv;
+    int i; /* index of the argument being read */
+};
+
+/* The value of an option: the rest of the cluster, or the next argument. */
+static const char *option_value(struct argv_cursor *c, const char *rest, const char *opt,
+                                struct error *err)
+{
+    if (rest && *rest)
+        return rest;
+    if (c->i + 1 >= c->argc) {
+        usage_error(err, "option %s needs a value", opt);
+        return NULL;
+    }
+    return c->argv[++c->i];
+}
+
+static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
+{
+    const char *arg = c->argv[c->i] + 2;
+    const char *eq = strchr(arg, '=');
+    char *name = eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
+    const char *value = eq ? eq + 1 : NULL;
+    char option[128];
+    snprintf(option, sizeof option, "--%s", name);
+    int r = 0;
+
+    bool flag = true; /* options that take no value */
+    if (strcmp(name, "version") == 0)
+        o->mode = MODE_VERSION;
+    else if (strcmp(name, "help") == 0)
+        o->mode = MODE_HELP;
+    else if (strcmp(name, "pretend") == 0)
+        o->mode = MODE_PRETEND;
+    else if (strcmp(name, "debug") == 0)
+        o->debug = true;
+    else if (strcmp(name, "read-recipients") == 0)
+        o->read_recipients = true;
+    else
+        flag = false;
+    if (flag) {
+        if (value)
+            r = usage_error(err, "option %s does not take a value", option);
+        free(name);
+        return r;
+    }
+
+    if (!value && in_list(name, separate_value, ARRAY_LEN(separate_value)))
+        value = option_value(c, NULL, option, err);
+    if (in_list(name, separate_value, ARRAY_LEN(separate_value)) && !value) {
+        free(name);
+        return -1;
+    }
+    if (strcmp(name, "account") == 0) {
+        o->account = value;
+    } else if (strcmp(name, "file") == 0) {
+        o->config_file = value;
+    } else if (strcmp(name, "from") == 0) {
+        o->from = value;
+    } else if (strcmp(name, "dsn-notify") == 0 || strcmp(name, "dsn-return") == 0) {
+        add_setting(o, option, name[4] == 'n' ? "dsn_notify" : "dsn_return", value);
+    } else {
+        char *command = xstrdup(name);
+        for (char *p = command; *p; p++)
+            if (*p == '-')
+                *p = '_';
+        if (!account_has_command(command) ||
+            in_list(command, not_settable, ARRAY_LEN(not_settable))) {
+            r = usage_error(err, "unknown option '%s'", option);
+        } else {
+            if (strcmp(command, "host") == 0)
+                o->host_only = true;
+            add_setting(o, option, command, value ? value : "");
+        }
+        free(command);
+    }
+    free(name);
+    return r;
+}
+
+/* -o: a sendmail option in the same argument ("-oi", "-oem"). Only i means
+ * anything here; the others (error mode, delivery mode...) are ignored. */
+static void sendmail_option(struct cli *o, const char *opt)
+{
+    if (strcmp(opt, "i") == 0)
+        o->ignore_dots = true;
+}
+
+/* -b: the sendmail mode. */
+static int sendmail_mode(struct cli *o, const char *mode, struct error *err)
+{
+    if (strcmp(mode, "m") == 0)
+        o->mode = MODE_SEND;
+    else if (strcmp(mode, "p") == 0)
+        o->mode = MODE_QUEUE_LIST;
+    else if (strcmp(mode, "i") == 0)
+        o->mode = MODE_NEWALIASES;
+    else {
+        char opt[32];
+        snprintf(opt, sizeof opt, "-b%.20s", mode);
+        return usage_error(err, "mode %s is not supported", opt);
+    }
+    return 0;
+}
+
+/* One argument of short options. Returns 0, or -1 with err set. */
+static int parse_short(struct cli *o, struct argv_cursor *c, struct error *err)
+{
+    const char *arg = c->argv[c->i];
+    for (const char *p = arg + 1; *p; p++) {
+        char opt[3] = {'-', *p, '\0'};
+        const char *rest = p + 1;
+        const char *v;
+        switch (*p) {
+        case 't': o->read_recipients = true; continue;
+        case 'i': o->ignore_dots = true; continue;
+        case 'v':
+        case 'd': o->debug = true; continue;
+        case 'P': o->mode = MODE_PRETEND; continue;
+        case 'G': /* gateway submission */
+        case 'm': /* send to me too */
+        case 'n': /* no aliasing */
+        case 'U': /* initial user submission */
+            continue;
+        case 'o':
+            if (*rest)
+                sendmail_option(o, rest);
+            else if ((v = option_value(c, NULL, opt, err)) != NULL)
+                sendmail_option(o, v);
+            else
+                return -1;
+            return 0;
+        case 'b':
+            if (!*rest)
+                return usage_error(err, "option %s needs a mode letter", opt);
+            return sendmail_mode(o, rest, err);
+        case 'q':
+            o->mode = MODE_QUEUE_FLUSH; /* an interval (-q30m) is ignored */
+            return 0;
+        case 'f':
+        case 'r':
+        case 'F':
+        case 'C':
+        case 'a':
+        case 'X':
+        case 'N':
+        case 'R':
+        case 'V':
+        case 'B': /* body type: outpost finds 8-bit text itself */
+        case 'L': /* syslog tag */
+        case 'h': /* hop count */
+        case 'O': /* option=value */
+        case 'p': /* protocol */
+            if ((v = option_value(c, rest, opt, err)) == NULL)
+                return -1;
+            switch (*p) {
+            case 'f':
+            case 'r': o->from = v; break;
+            case 'F': o->full_name = v; break;
+            case 'C': o->config_file = v; break;
+            case 'a': o->account = v; break;
+            case 'X': add_setting(o, opt, "logfile", v); break;
+            case 'N': add_setting(o, opt, "dsn_notify", v); break;
+            case 'R': add_setting(o, opt, "dsn_return", v); break;
+            case 'V': o->envid = v; break;
+            default: break;
+            }
+            return 0;
+        default:
+            return usage_error(err, "unknown option '%s'", opt);
+        }
+    }
+    return 0;
+}
+
+int cli_parse(struct cli *o, int argc, char **argv, struct error *err)
+{
+    memset(o, 0, sizeof *o);
+    const char *name = argc > 0 && argv[0] ? argv[0] : "outpost";
+    const char *slash = strrchr(name, '/');
+    name = slash ? slash + 1 : name;
+    if (strcmp(name, "mailq") == 0)
+        o->mode = MODE_QUEUE_LIST;
+    else if (strcmp(name, "newaliases") == 0)
+        o->mode = MODE_NEWALIASES;
+
+    o->rcpts = xcalloc((size_t)(argc > 0 ? argc : 1), sizeof *o->rcpts);
+    struct argv_cursor c = {.argc = argc, .argv = argv, .i = 1};
+    bool options_done = false;
+    for (; c.i < argc; c.i++) {
+        const char *arg = argv[c.i];
+        int r = 0;
+        if (options_done || arg[0] != '-') {
+            o->rcpts[o->nrcpts++] = argv[c.i]; /* operands may come between options */
+        } else if (strcmp(arg, "--") == 0) {
+            options_done = true;
+        } else if (arg[1] == '-') {
+            r = parse_long(o, &c, err);
+        } else if (arg[1] == '\0') {
+            r = usage_error(err, "unknown option '%s'", arg);
+        } else {
+            r = parse_short(o, &c, err);
+        }
+        if (r < 0) {
+            cli_free(o);
+            return -1;
+        }
+    }
+    if (o->host_only && o->account) {
+        cli_free(o);
+        return usage_error(err, "--host and --account cannot be used together");
+    }
+    return 0;
+}
+
+void cli_free(struct cli *o)
+{
+    for (size_t i = 0; i < o->nsettings; i++) {
+        free(o->settings[i].option);
+        free(o->settings[i].command);
+        free(o->settings[i].value);
+    }
+    free(o->settings);
+    free(o->rcpts);
+    o->settings = NULL;
+    o->rcpts = NULL;
+    o->nsettings = o->nrcpts = 0;
+}
+
+void cli_help(FILE *out)
+{
+    fputs("Usage: outpost [option...] [--] recipient...\n"
+          "       outpost [option...] -t [--] [recipient...]\n"
+          "Reads a message on standard input and submits it over SMTP.\n"
+          "\n"
+          "Sendmail options:\n"
+          "  -f, -r ADDR       envelope sender (--from=ADDR)\n"
+          "  -F NAME           full name for a From header\n"
+          "  -t                recipients from the To/Cc/Bcc headers (--read-recipients)\n"
+          "  -i, -oi           a line with a single '.' does not end the message\n"
+          "  -C FILE           configuration file (--file=FILE)\n"
+          "  -a NAME           account to use (--account=NAME)\n"
+          "  -X FILE           log file (--logfile=FILE)\n"
+          "  -N COND, -R RET   DSN notify conditions / return amount\n"
+          "  -V ENVID          DSN envelope id\n"
+          "  -v, -d            protocol transcript on stderr (--debug)\n"
+          "  -bp, -q           list / flush the queue (also as 'mailq')\n"
+          "  ignored: -oem -oee -odi -odb -om -ob* -B TYPE -G -m -n -U -L TAG -h N -O OPT -p P\n"
+          "\n"
+          "Other options:\n"
+          "  --pretend, -P     print the account that would be used, send nothing\n"
+          "  --host=HOST       use no configuration file, only command-line settings\n"
+          "  --COMMAND[=VALUE] any configuration command, e.g. --port=587 --tls=off\n"
+          "  --version         version and compiled-in features\n"
+          "  --help            this text\n"
+          "\n"
+          "See outpost(1) and outpost.conf(5).\n",
+          out);
+}

@@ -1,0 +1,51 @@
+/* The command line, sendmail's way: what mutt, git send-email, cron and
+ * PHP pass, plus msmtp's long options. */
+#ifndef OUTPOST_CLI_H
+#define OUTPOST_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "error.h"
+
+enum cli_mode {
+    MODE_SEND,        /* sendmail mode: read a message, deliver it */
+    MODE_PRETEND,     /* --pretend: show the resolved account */
+    MODE_VERSION,
+    MODE_HELP,
+    MODE_NEWALIASES,  /* invoked as newaliases, or -bi */
+    MODE_QUEUE_LIST,  /* invoked as mailq, or -bp */
+    MODE_QUEUE_FLUSH, /* -q */
+};
+
+/* A configuration command given as an option (--port=587, -N, -X...),
+ * applied on top of the chosen account. */
+struct cli_setting {
+    char *option;     /* as the user wrote it, for messages */
+    char *command;    /* configuration command */
+    char *value;
+};
+
+struct cli {
+    enum cli_mode mode;
+    bool debug;            /* --debug, -d, -v */
+    bool read_recipients;  /* -t */
+    bool ignore_dots;      /* -i, -oi: a lone "." does not end the message */
+    const char *from;      /* -f, -r, --from */
+    const char *full_name; /* -F */
+    const char *config_file; /* -C, --file */
+    const char *account;   /* -a, --account */
+    bool host_only;        /* --host: no configuration file at all */
+    const char *envid;     /* -V: DSN envelope id */
+    struct cli_setting *settings;
+    size_t nsettings;
+    char **rcpts;          /* operands, in argv */
+    size_t nrcpts;
+};
+
+int cli_parse(struct cli *o, int argc, char **argv, struct error *err);
+void cli_free(struct cli *o);
+void cli_help(FILE *out);
+
+#endif

@@ -1,0 +1,196 @@
+#include "config.h"
+
+#include "conn.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* ---- the plain TCP transport ---------------------------------------- */
+
+static ssize_t plain_read(struct conn *c, void *buf, size_t n, short *want)
+{
+    *want = POLLIN;
+    return recv(c->fd, buf, n, 0);
+}
+
+static ssize_t plain_write(struct conn *c, const void *buf, size_t n, short *want)
+{
+    *want = POLLOUT;
+    return send(c->fd, buf, n, MSG_NOSIGNAL);
+}
+
+static size_t plain_pending(const struct conn *c)
+{
+    return 0;
+}
+
+static const struct transport plain_transport = {
+    .name = "plain",
+    .read = plain_read,
+    .write = plain_write,
+    .pending = plain_pending,
+};
+
+/* ---- the stream ------------------------------------------------------ */
+
+void conn_init(struct conn *c, int fd, int timeout_ms)
+{
+    c->fd = fd;
+    c->timeout_ms = timeout_ms;
+    c->deadline = 0;
+    c->tp = &plain_transport;
+    c->tp_state = NULL;
+    c->rpos = c->rlen = 0;
+    c->wlen = 0;
+    c->bytes_out = 0;
+}
+
+void conn_arm_deadline(struct conn *c)
+{
+    c->deadline = c->timeout_ms > 0 ? now_ms() + c->timeout_ms : 0;
+}
+
+/* Wait until the socket is ready for 'events' or 'deadline' (0: never). */
+static int wait_ready(struct conn *c, short events, int64_t deadline, struct error *err)
+{
+    for (;;) {
+        int wait = -1;
+        if (deadline) {
+            int64_t left = deadline - now_ms();
+            if (left <= 0)
+                return err_set(err, ERR_TEMPORARY, "the server did not answer within %d s",
+                               c->timeout_ms / 1000);
+            wait = (int)left;
+        }
+        struct pollfd p = {.fd = c->fd, .events = events};
+        int r = poll(&p, 1, wait);
+        if (r > 0)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return err_errno(err, ERR_OS, errno, "poll");
+    }
+}
+
+/* Read more bytes into rbuf (which must have room). */
+static int fill(struct conn *c, struct error *err)
+{
+    for (;;) {
+        short want;
+        ssize_t n = c->tp->read(c, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen, &want);
+        if (n > 0) {
+            c->rlen += (size_t)n;
+            return 0;
+        }
+        if (n == 0)
+            return err_set(err, ERR_TEMPORARY, "the server closed the connection");
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            return err_errno(err, ERR_TEMPORARY, errno, "connection lost");
+        if (wait_ready(c, want, c->deadline, err) < 0)
+            return -1;
+    }
+}
+
+int conn_read_line(struct conn *c, char *out, size_t cap, size_t *len, struct error *err)
+{
+    for (;;) {
+        unsigned char *start = c->rbuf + c->rpos;
+        size_t avail = c->rlen - c->rpos;
+        unsigned char *nl = memchr(start, '\n', avail);
+        if (nl) {
+            size_t n = (size_t)(nl - start);
+            c->rpos += n + 1;
+            if (n > 0 && start[n - 1] == '\r')
+                n--;
+            if (n + 1 > cap)
+                return err_set(err, ERR_PROTOCOL, "the server sent a line longer than %zu bytes",
+                               cap - 1);
+            memcpy(out, start, n);
+            out[n] = '\0';
+            *len = n;
+            return 0;
+        }
+        if (avail >= cap + 1) /* cannot end within the limit, even with CRLF */
+            return err_set(err, ERR_PROTOCOL, "the server sent a line longer than %zu bytes",
+                           cap - 1);
+        if (c->rpos > 0) {
+            memmove(c->rbuf, start, avail);
+            c->rpos = 0;
+            c->rlen = avail;
+        }
+        if (fill(c, err) < 0) {
+            if (avail > 0 && err->cls == ERR_TEMPORARY)
+                err_set(err, ERR_TEMPORARY,
+                        "the connection ended in the middle of a line from the server");
+            return -1;
+        }
+    }
+}
+
+static int write_all(struct conn *c, const unsigned char *p, size_t n, struct error *err)
+{
+    while (n > 0) {
+        short want;
+        ssize_t w = c->tp->write(c, p, n, &want);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            c->bytes_out += (uint64_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return err_errno(err, ERR_TEMPORARY, errno, "connection lost while sending");
+        /* The stall limit counts from the last progress, not from the start:
+         * a large message on a slow link is fine as long as it moves. */
+        int64_t deadline = c->timeout_ms > 0 ? now_ms() + c->timeout_ms : 0;
+        if (wait_ready(c, want, deadline, err) < 0)
+            return err_set(err, ERR_TEMPORARY, "the server stopped accepting data for %d s",
+                           c->timeout_ms / 1000);
+    }
+    return 0;
+}
+
+int conn_flush(struct conn *c, struct error *err)
+{
+    if (c->wlen == 0)
+        return 0;
+    size_t n = c->wlen;
+    c->wlen = 0;
+    return write_all(c, c->wbuf, n, err);
+}
+
+int conn_write(struct conn *c, const void *data, size_t n, struct error *err)
+{
+    if (c->wlen + n <= sizeof c->wbuf) {
+        memcpy(c->wbuf + c->wlen, data, n);
+        c->wlen += n;
+        return 0;
+    }
+    if (conn_flush(c, err) < 0)
+        return -1;
+    if (n >= sizeof c->wbuf)
+        return write_all(c, data, n, err);
+    memcpy(c->wbuf, data, n);
+    c->wlen = n;
+    return 0;
+}
+
+size_t conn_buffered(const struct conn *c)
+{
+    return (c->rlen - c->rpos) + c->tp->pending(c);
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}

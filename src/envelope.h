@@ -1,0 +1,13 @@
+/* Who a message is from and to, as SMTP sees it (MAIL FROM / RCPT TO). */
+#ifndef OUTPOST_ENVELOPE_H
+#define OUTPOST_ENVELOPE_H
+
+#include <stddef.h>
+
+struct envelope {
+    char *from;     /* bare address; "" is the null sender <> */
+    char **rcpts;   /* bare addresses, already checked */
+    size_t nrcpts;
+};
+
+#endif

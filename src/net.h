@@ -1,0 +1,15 @@
+/* Name resolution and TCP connection set-up. */
+#ifndef OUTPOST_NET_H
+#define OUTPOST_NET_H
+
+#include "error.h"
+
+/* Connect to host:port, trying each resolved address in turn, each within
+ * 'timeout_ms' (0: the system's own limit). 'source_ip' (or NULL) binds the
+ * local end. Returns a non-blocking socket with TCP_NODELAY set (outpost
+ * coalesces its writes itself), or -1 with 'err' filled: ERR_NOHOST when
+ * the name does not exist, ERR_TEMPORARY for anything that may pass. */
+int net_connect(const char *host, long port, const char *source_ip, int timeout_ms,
+                struct error *err);
+
+#endif

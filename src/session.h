@@ -1,0 +1,41 @@
+/* The one way to open an SMTP session to one endpoint: connect, greeting,
+ * EHLO (and, as they arrive, TLS and AUTH). Sending, queue flushing,
+ * --serverinfo and --check all start here. */
+#ifndef OUTPOST_SESSION_H
+#define OUTPOST_SESSION_H
+
+#include <stdbool.h>
+
+#include "conn.h"
+#include "error.h"
+#include "smtp.h"
+
+enum tls_mode { TLS_NONE, TLS_STARTTLS, TLS_IMPLICIT };
+
+struct endpoint {
+    const char *host;
+    long port;
+    enum tls_mode tls;
+};
+
+struct session_params {
+    const char *domain;     /* EHLO argument */
+    int timeout_ms;         /* 0: none */
+    const char *source_ip;  /* or NULL */
+    bool lmtp;
+};
+
+struct session {
+    struct conn conn;
+    struct smtp smtp;
+    bool open;
+};
+
+/* On success the session is ready for a transaction. On failure it holds
+ * nothing that needs closing. */
+int session_open(struct session *s, const struct endpoint *ep, const struct session_params *p,
+                 struct error *err);
+/* QUIT if still possible, then close. */
+void session_close(struct session *s);
+
+#endif

@@ -1,0 +1,349 @@
+#include "config.h"
+
+#include "smtp.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dotstuff.h"
+#include "log.h"
+#include "util.h"
+
+/* With PIPELINING, at most this many commands are in flight: their replies
+ * fit in socket buffers, so neither side can block the other. */
+#define PIPELINE_WINDOW 64
+#define BODY_CHUNK (64 * 1024)
+
+/* The steps of a session, named for messages and the transcript. */
+enum step {
+    STEP_GREETING,
+    STEP_HELLO,
+    STEP_HELO,
+    STEP_MAIL,
+    STEP_RCPT,
+    STEP_DATA,
+    STEP_END_OF_DATA,
+    STEP_RSET,
+    STEP_QUIT,
+};
+
+static const char *const step_names[] = {
+    [STEP_GREETING] = "the greeting",
+    [STEP_HELLO] = "the reply to EHLO",
+    [STEP_HELO] = "the reply to HELO",
+    [STEP_MAIL] = "the reply to MAIL FROM",
+    [STEP_RCPT] = "the reply to RCPT TO",
+    [STEP_DATA] = "the reply to DATA",
+    [STEP_END_OF_DATA] = "the reply to the end of the message",
+    [STEP_RSET] = "the reply to RSET",
+    [STEP_QUIT] = "the reply to QUIT",
+};
+
+void smtp_init(struct smtp *s, struct conn *c, bool lmtp)
+{
+    memset(s, 0, sizeof *s);
+    s->conn = c;
+    s->lmtp = lmtp;
+}
+
+/* Queue one command line; nothing leaves before flush_commands(). A line
+ * break inside a command would let data become a second command: refuse. */
+static int send_command(struct smtp *s, struct error *err, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+static int send_command(struct smtp *s, struct error *err, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof line - 2)
+        return err_set(err, ERR_SOFTWARE, "SMTP command too long");
+    if (memchr(line, '\r', (size_t)n) || memchr(line, '\n', (size_t)n))
+        return err_set(err, ERR_SOFTWARE, "refusing to send a command containing a line break");
+    debug_sent(line, (size_t)n, NO_REDACT);
+    line[n++] = '\r';
+    line[n++] = '\n';
+    if (conn_write(s->conn, line, (size_t)n, err) < 0) {
+        s->broken = true;
+        return -1;
+    }
+    return 0;
+}
+
+static int flush_commands(struct smtp *s, struct error *err)
+{
+    if (conn_flush(s->conn, err) < 0) {
+        s->broken = true;
+        return -1;
+    }
+    return 0;
+}
+
+static int read_reply(struct smtp *s, enum step step, reply_line_fn fn, void *ctx,
+                      struct error *err)
+{
+    if (reply_read(s->conn, &s->reply, fn, ctx, err) < 0) {
+        s->broken = true;
+        err_prefix(err, "waiting for %s: ", step_names[step]);
+        return -1;
+    }
+    if (s->reply.code == 421) /* the server is closing the connection */
+        s->broken = true;
+    return 0;
+}
+
+static bool positive(const struct smtp *s)
+{
+    return s->reply.code >= 200 && s->reply.code < 300;
+}
+
+/* A 5xx to RCPT: does it say the mailbox or its domain does not exist? */
+static enum err_class recipient_class(const struct reply *r)
+{
+    static const char *const no_user[] = {"5.1.0", "5.1.1", "5.1.6", "5.1.10"};
+    if (r->enhanced[0]) {
+        for (size_t i = 0; i < ARRAY_LEN(no_user); i++)
+            if (strcmp(r->enhanced, no_user[i]) == 0)
+                return ERR_NOUSER;
+        if (strcmp(r->enhanced, "5.1.2") == 0)
+            return ERR_NOHOST;
+        return ERR_PERMANENT;
+    }
+    return (r->code == 550 || r->code == 551 || r->code == 553) ? ERR_NOUSER : ERR_PERMANENT;
+}
+
+/* Turn the last reply, which was not the one hoped for, into an error. */
+static int refused(struct smtp *s, enum step step, struct error *err, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+static int refused(struct smtp *s, enum step step, struct error *err, const char *fmt, ...)
+{
+    char what[ERR_TEXT_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    int code = s->reply.code;
+    enum err_class cls;
+    if (code >= 400 && code < 500)
+        cls = ERR_TEMPORARY;
+    else if (code >= 500)
+        cls = step == STEP_RCPT ? recipient_class(&s->reply) : ERR_PERMANENT;
+    else
+        cls = ERR_PROTOCOL; /* a 2xx/3xx where it makes no sense */
+    err_set(err, cls, "%s", what);
+    err_server(err, code, s->reply.enhanced, s->reply.text);
+    return -1;
+}
+
+int smtp_greeting(struct smtp *s, struct error *err)
+{
+    if (read_reply(s, STEP_GREETING, NULL, NULL, err) < 0)
+        return -1;
+    snprintf(s->greeting, sizeof s->greeting, "%s", s->reply.text);
+    if (s->reply.code != 220)
+        return refused(s, STEP_GREETING, err, "the server refused the connection");
+    return 0;
+}
+
+static void take_capability(void *ctx, unsigned index, const char *text, size_t len)
+{
+    if (index > 0) /* the first line is the server's name */
+        caps_parse_line(ctx, text, len);
+}
+
+int smtp_hello(struct smtp *s, const char *domain, struct error *err)
+{
+    caps_clear(&s->caps);
+    if (send_command(s, err, "%s %s", s->lmtp ? "LHLO" : "EHLO", domain) < 0 ||
+        flush_commands(s, err) < 0 ||
+        read_reply(s, STEP_HELLO, take_capability, &s->caps, err) < 0)
+        return -1;
+    if (s->reply.code == 250) {
+        s->caps.esmtp = true;
+        return 0;
+    }
+    caps_clear(&s->caps);
+    if (s->lmtp || s->reply.code < 500)
+        return refused(s, STEP_HELLO, err, "the server refused %s", s->lmtp ? "LHLO" : "EHLO");
+    /* An old server that does not know EHLO. */
+    if (send_command(s, err, "HELO %s", domain) < 0 || flush_commands(s, err) < 0 ||
+        read_reply(s, STEP_HELO, NULL, NULL, err) < 0)
+        return -1;
+    if (s->reply.code != 250)
+        return refused(s, STEP_HELO, err, "the server refused HELO");
+    return 0;
+}
+
+static void reset_transaction(struct smtp *s)
+{
+    struct error ignored;
+    if (s->broken)
+        return;
+    if (send_command(s, &ignored, "RSET") == 0 && flush_commands(s, &ignored) == 0)
+        read_reply(s, STEP_RSET, NULL, NULL, &ignored);
+}
+
+struct envelope_state {
+    size_t refused;
+    bool any_temporary;
+    bool all_nouser;
+    struct error first_refusal;
+};
+
+static int send_envelope_command(struct smtp *s, const struct envelope *env, size_t i,
+                                 const char *params, struct error *err)
+{
+    if (i == 0)
+        return send_command(s, err, "MAIL FROM:<%s>%s", env->from, params);
+    return send_command(s, err, "RCPT TO:<%s>", env->rcpts[i - 1]);
+}
+
+/* MAIL FROM and every RCPT TO, pipelined when the server allows it. */
+static int send_envelope(struct smtp *s, const struct envelope *env, const char *params,
+                         smtp_refusal_fn on_refusal, void *ctx, struct envelope_state *st,
+                         struct error *err)
+{
+    size_t total = 1 + env->nrcpts;
+    size_t window = s->caps.pipelining ? PIPELINE_WINDOW : 1;
+    size_t sent = 0, answered = 0;
+    bool mail_refused = false;
+    struct error mail_err;
+    while (answered < total && !(mail_refused && answered == sent)) {
+        while (sent < total && sent - answered < window && !mail_refused)
+            if (send_envelope_command(s, env, sent++, params, err) < 0)
+                return -1;
+        if (flush_commands(s, err) < 0)
+            return -1;
+        while (answered < sent) {
+            size_t i = answered++;
+            if (read_reply(s, i == 0 ? STEP_MAIL : STEP_RCPT, NULL, NULL, err) < 0)
+                return -1;
+            if (positive(s) || mail_refused)
+                continue; /* after a refused MAIL, RCPT replies mean nothing */
+            if (i == 0) {
+                mail_refused = true;
+                refused(s, STEP_MAIL, &mail_err, "sender <%s> refused", env->from);
+                continue;
+            }
+            struct error e;
+            refused(s, STEP_RCPT, &e, "recipient <%s> refused", env->rcpts[i - 1]);
+            if (on_refusal)
+                on_refusal(ctx, env->rcpts[i - 1], &e);
+            if (st->refused++ == 0)
+                st->first_refusal = e;
+            st->any_temporary |= e.cls == ERR_TEMPORARY;
+            st->all_nouser &= e.cls == ERR_NOUSER;
+        }
+    }
+    if (mail_refused) {
+        *err = mail_err;
+        return -1;
+    }
+    return 0;
+}
+
+static int send_body(struct smtp *s, const struct spool *msg, struct error *err)
+{
+    char *in = xmalloc(BODY_CHUNK);
+    char *out = xmalloc(2 * BODY_CHUNK);
+    struct dotstuff ds;
+    dotstuff_init(&ds);
+    int r = 0;
+    debug_note("sending the message (%llu bytes)", (unsigned long long)msg->size);
+    for (off_t off = 0;;) {
+        ssize_t n = pread(msg->fd, in, BODY_CHUNK, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = err_errno(err, ERR_IO, errno, "cannot read the spool file");
+            break;
+        }
+        if (n == 0)
+            break;
+        off += n;
+        size_t o = dotstuff_feed(&ds, in, (size_t)n, out);
+        if (conn_write(s->conn, out, o, err) < 0) {
+            s->broken = true;
+            r = -1;
+            break;
+        }
+    }
+    free(in);
+    free(out);
+    if (r < 0)
+        return -1;
+    /* The spool is canonical: empty or ending in CRLF, so "." ends it. */
+    debug_sent(".", 1, NO_REDACT);
+    if (conn_write(s->conn, ".\r\n", 3, err) < 0 || flush_commands(s, err) < 0) {
+        s->broken = true;
+        return -1;
+    }
+    return 0;
+}
+
+int smtp_send_message(struct smtp *s, const struct envelope *env, const struct spool *msg,
+                      smtp_refusal_fn on_refusal, void *ctx, struct error *err)
+{
+    if (s->caps.size && s->caps.size_max && msg->size > s->caps.size_max)
+        return err_set(err, ERR_PERMANENT,
+                       "the message (%llu bytes) is larger than the server accepts (%llu bytes)",
+                       (unsigned long long)msg->size, (unsigned long long)s->caps.size_max);
+    char params[64] = "";
+    if (s->caps.size)
+        snprintf(params, sizeof params, " SIZE=%llu", (unsigned long long)msg->size);
+    if (msg->has_8bit && s->caps.eightbitmime)
+        strcat(params, " BODY=8BITMIME");
+
+    struct envelope_state st = {.all_nouser = true};
+    if (send_envelope(s, env, params, on_refusal, ctx, &st, err) < 0) {
+        reset_transaction(s);
+        return -1;
+    }
+    if (st.refused > 0) {
+        reset_transaction(s);
+        enum err_class cls = st.any_temporary ? ERR_TEMPORARY
+                             : st.all_nouser  ? ERR_NOUSER
+                                              : ERR_PERMANENT;
+        err_set(err, cls, "message not sent: %zu of %zu recipient%s refused", st.refused,
+                env->nrcpts, env->nrcpts == 1 ? "" : "s");
+        err_server(err, st.first_refusal.smtp_code, st.first_refusal.enhanced, "");
+        return -1;
+    }
+
+    if (send_command(s, err, "DATA") < 0 || flush_commands(s, err) < 0 ||
+        read_reply(s, STEP_DATA, NULL, NULL, err) < 0)
+        return -1;
+    if (s->reply.code != 354) {
+        refused(s, STEP_DATA, err, "the server refused to take the message (DATA)");
+        reset_transaction(s);
+        return -1;
+    }
+    if (send_body(s, msg, err) < 0)
+        return -1;
+    if (reply_read(s->conn, &s->reply, NULL, NULL, err) < 0) {
+        s->broken = true;
+        /* The whole message went out; only the verdict is missing. */
+        err_prefix(err, "no reply after the end of the message, so it may have been "
+                        "delivered (the caller keeps it): ");
+        err->cls = ERR_TEMPORARY;
+        return -1;
+    }
+    if (!positive(s))
+        return refused(s, STEP_END_OF_DATA, err, "the server refused the message");
+    return 0;
+}
+
+void smtp_quit(struct smtp *s)
+{
+    struct error ignored;
+    if (s->broken)
+        return;
+    if (send_command(s, &ignored, "QUIT") == 0 && flush_commands(s, &ignored) == 0)
+        read_reply(s, STEP_QUIT, NULL, NULL, &ignored);
+    s->broken = true;
+}

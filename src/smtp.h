@@ -1,0 +1,45 @@
+/* The SMTP client protocol over one connection: greeting, EHLO/HELO,
+ * the MAIL/RCPT/DATA transaction, QUIT. It knows nothing of accounts,
+ * failover or queues; it reports what happened through struct error. */
+#ifndef OUTPOST_SMTP_H
+#define OUTPOST_SMTP_H
+
+#include <stdbool.h>
+
+#include "caps.h"
+#include "conn.h"
+#include "envelope.h"
+#include "error.h"
+#include "reply.h"
+#include "spool.h"
+
+struct smtp {
+    struct conn *conn;
+    struct caps caps;
+    bool lmtp;
+    bool broken;            /* the connection can no longer be used */
+    char greeting[ERR_TEXT_MAX];
+    struct reply reply;     /* the last reply read */
+};
+
+void smtp_init(struct smtp *s, struct conn *c, bool lmtp);
+
+/* The server's 220 (anything else is an error with its words). */
+int smtp_greeting(struct smtp *s, struct error *err);
+/* EHLO (LHLO for LMTP), falling back to HELO when EHLO is not understood.
+ * Capabilities learned before are forgotten first. */
+int smtp_hello(struct smtp *s, const char *domain, struct error *err);
+
+/* Called once per refused recipient, with the server's words in 'e'. */
+typedef void (*smtp_refusal_fn)(void *ctx, const char *rcpt, const struct error *e);
+
+/* One message: MAIL, RCPT for each recipient, DATA with the spooled text.
+ * If any recipient is refused nothing is sent (msmtp's rule) and the
+ * transaction is reset. Success means the server's final 2xx. */
+int smtp_send_message(struct smtp *s, const struct envelope *env, const struct spool *msg,
+                      smtp_refusal_fn on_refusal, void *ctx, struct error *err);
+
+/* Say goodbye if the connection is still usable. Never fails. */
+void smtp_quit(struct smtp *s);
+
+#endif

@@ -1,0 +1,70 @@
+/* Small helpers used by every module: allocation that cannot fail silently,
+ * strings, time, and text made safe for a terminal. */
+#ifndef OUTPOST_UTIL_H
+#define OUTPOST_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#define NORETURN __attribute__((noreturn))
+#else
+#define PRINTF_LIKE(f, a)
+#define NORETURN
+#endif
+
+/* Allocation: on failure print one line and exit with EX_OSERR. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) PRINTF_LIKE(1, 0);
+
+/* Overwrite a secret before releasing it. NULL is fine. */
+void secure_wipe(void *p, size_t n);
+void secure_free(char *s);
+
+/* A growable byte string. */
+struct strbuf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+void sb_init(struct strbuf *sb);
+void sb_append(struct strbuf *sb, const void *p, size_t n);
+void sb_puts(struct strbuf *sb, const char *s);
+void sb_printf(struct strbuf *sb, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void sb_free(struct strbuf *sb);
+char *sb_steal(struct strbuf *sb); /* NUL-terminated; buffer reset */
+
+/* "~" or "~/x" -> $HOME or $HOME/x; anything else copied. */
+char *expand_tilde(const char *path);
+/* The user's home directory ($HOME, else the password database). */
+const char *home_dir(void);
+/* Show a path the way a person wrote it: $HOME/x -> ~/x. */
+char *abbreviate_home(const char *path);
+
+/* Milliseconds on a monotonic clock. */
+int64_t now_ms(void);
+
+/* Copy 'n' bytes of untrusted text (a server reply, a file line) into 'out'
+ * (capacity 'cap', always NUL-terminated) so that printing it cannot drive
+ * the terminal: control characters, C1 controls and invalid UTF-8 become
+ * '?'. Returns the length written. */
+size_t sanitize_text(char *out, size_t cap, const char *in, size_t n);
+
+/* Case-insensitive ASCII comparisons. */
+bool ascii_ieq(const char *a, const char *b);
+bool ascii_iprefix(const char *s, size_t n, const char *prefix);
+
+/* Parse a decimal integer in [min, max]; whole string must be digits. */
+bool parse_int_range(const char *s, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,37 @@
+#include "config.h"
+
+#include "version.h"
+
+#include <gnutls/gnutls.h>
+#ifdef HAVE_GSASL
+#include <gsasl.h>
+#endif
+#ifdef HAVE_LIBSECRET
+#include <libsecret/secret.h>
+#endif
+
+#include "conf.h"
+
+void print_version(FILE *out)
+{
+    fprintf(out, "outpost version %s\n", PACKAGE_VERSION);
+    fprintf(out, "Platform: %s\n", PLATFORM);
+    fprintf(out, "TLS/SSL library: GnuTLS %s (TLS not used yet by this version)\n",
+            gnutls_check_version(NULL));
+#ifdef HAVE_GSASL
+    fprintf(out, "Authentication library: GNU SASL %s\n", gsasl_check_version(NULL));
+#else
+    fprintf(out, "Authentication library: none (built without libgsasl)\n");
+#endif
+    fprintf(out, "Supported authentication methods: none yet\n");
+#ifdef HAVE_LIBSECRET
+    fprintf(out, "Keyring support: libsecret %d.%d.%d (Secret Service)\n", SECRET_MAJOR_VERSION,
+            SECRET_MINOR_VERSION, SECRET_MICRO_VERSION);
+#else
+    fprintf(out, "Keyring support: none (built without libsecret)\n");
+#endif
+    const char *sys = conf_system_path();
+    fprintf(out, "System configuration file name: %s\n", *sys ? sys : "(none)");
+    fprintf(out, "User configuration file name: $XDG_CONFIG_HOME/outpost/config, "
+                 "else ~/.outpostrc\n");
+}

@@ -1,0 +1,134 @@
+# Helpers for outpost's end-to-end tests. Source it from a bash test script;
+# the script prints TAP (ok / not ok lines, then the plan).
+#
+# Environment (set by `make check`, see Makefile.am):
+#   OUTPOST      the built binary
+#   TEST_PYTHON  /usr/bin/python3 (the test server needs only its stdlib)
+#   srcdir       the source tree (read-only under distcheck)
+
+set -u
+: "${OUTPOST:?OUTPOST must name the outpost binary}"
+: "${srcdir:=.}"
+: "${TEST_PYTHON:=/usr/bin/python3}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/outpost-test.XXXXXX")
+SERVER_PIDS=()
+TAP_N=0
+TAP_FAILED=0
+
+cleanup() {
+    local pid
+    for pid in "${SERVER_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# Each test file gets its own home and temporary directory, and no system
+# configuration file, so nothing on the machine leaks in.
+export HOME="$T/home"
+export TMPDIR="$T/tmp"
+export XDG_CONFIG_HOME="$HOME/.config"
+export OUTPOST_SYSTEM_CONFIG=""
+mkdir -p "$HOME" "$TMPDIR"
+
+# ---- TAP -------------------------------------------------------------------
+ok() { # ok STATUS DESCRIPTION
+    TAP_N=$((TAP_N + 1))
+    if [ "$1" -eq 0 ]; then
+        echo "ok $TAP_N - $2"
+    else
+        echo "not ok $TAP_N - $2"
+        TAP_FAILED=$((TAP_FAILED + 1))
+    fi
+}
+
+check() { # check DESCRIPTION COMMAND...
+    local desc=$1
+    shift
+    if "$@"; then ok 0 "$desc"; else ok 1 "$desc"; fi
+}
+
+is() { # is ACTUAL EXPECTED DESCRIPTION
+    if [ "$1" = "$2" ]; then
+        ok 0 "$3"
+    else
+        ok 1 "$3"
+        echo "#   got:      '$1'"
+        echo "#   expected: '$2'"
+    fi
+}
+
+skip_all() {
+    echo "1..0 # SKIP $*"
+    exit 0
+}
+
+done_testing() {
+    echo "1..$TAP_N"
+    [ "$TAP_FAILED" -eq 0 ]
+}
+
+diag() { sed 's/^/#   /' "$@"; }
+
+# ---- the scripted server ----------------------------------------------------
+# start_server NAME [SCRIPT_JSON] [HOST]: sets PORT and DIR (where it records)
+start_server() {
+    local name=$1 script=${2:-} host=${3:-127.0.0.1}
+    DIR="$T/$name"
+    mkdir -p "$DIR"
+    local args=(--port-file "$DIR/port" --record "$DIR" --host "$host")
+    if [ -n "$script" ]; then
+        printf '%s\n' "$script" >"$DIR/script.json"
+        args+=(--script "$DIR/script.json")
+    fi
+    "$TEST_PYTHON" "$srcdir/tests/server/smtpserver.py" "${args[@]}" >"$DIR/server.out" 2>&1 &
+    SERVER_PIDS+=($!)
+    local i
+    for i in $(seq 1 200); do
+        [ -s "$DIR/port" ] && break
+        sleep 0.05
+    done
+    if [ ! -s "$DIR/port" ]; then
+        echo "Bail out! the test server did not start"
+        cat "$DIR/server.out" >&2
+        exit 1
+    fi
+    PORT=$(cat "$DIR/port")
+}
+
+# write_config FILE LINE...: a private (0600) configuration file
+write_config() {
+    local f=$1
+    shift
+    printf '%s\n' "$@" >"$f"
+    chmod 600 "$f"
+}
+
+# run_outpost ARG... (stdin as given): sets RC, and OUT/ERR files
+OUT="$T/stdout"
+ERR="$T/stderr"
+run_outpost() {
+    "$OUTPOST" "$@" >"$OUT" 2>"$ERR"
+    RC=$?
+}
+
+# Seconds since the epoch, with fractions.
+now() { echo "$EPOCHREALTIME"; }
+elapsed_ms() { # elapsed_ms START END
+    "$TEST_PYTHON" -c "import sys; print(int((float(sys.argv[2]) - float(sys.argv[1])) * 1000))" "$1" "$2"
+}
+
+# crlf: LF -> CRLF, the form a message takes on the wire
+crlf() { "$TEST_PYTHON" -c 'import sys; d=sys.stdin.buffer.read(); sys.stdout.buffer.write(d.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))'; }
+
+# same_bytes FILE1 FILE2: byte-for-byte equal (prints a hint when not)
+same_bytes() {
+    if cmp -s "$1" "$2"; then return 0; fi
+    echo "#   $1 and $2 differ:"
+    cmp "$1" "$2" 2>&1 | sed 's/^/#   /'
+    return 1
+}

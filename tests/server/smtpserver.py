@@ -1,0 +1,328 @@
+#!/usr/bin/python3
+"""A scripted SMTP server for outpost's tests (Python standard library only).
+
+It listens on loopback with an ephemeral port, speaks enough ESMTP for a
+submission client, records what it receives, and can be told to misbehave
+at any step. Run it with the distribution's interpreter (/usr/bin/python3).
+
+    smtpserver.py --port-file FILE --record DIR [--script SCRIPT.json]
+                  [--host 127.0.0.1|::1]
+
+Recorded in DIR (each file is complete before the reply that follows it):
+    session-N.log   the dialogue of connection N: "C: ..." / "S: ..." lines
+                    (message data is not in it)
+    msg-M.eml       message M as delivered: transparency dots removed,
+                    without the terminating ".", CRLF exactly as received
+    msg-M.raw       the same bytes as they came over the wire (with the
+                    doubled dots and the terminating ".\\r\\n")
+    msg-M.json      its envelope: session, helo, mail_from, mail_params,
+                    rcpts
+
+The script (JSON) may set:
+    "greeting":  the 220 line (default "220 outpost-test ESMTP ready")
+    "ehlo":      capability lines after the first EHLO line
+                 (default PIPELINING, 8BITMIME, SIZE 104857600,
+                 ENHANCEDSTATUSCODES); "ehlo": null makes EHLO fail with 502
+    "faults":    a list of rules; the first that matches a step applies:
+        {"at": STEP, "match": "substring of the command",
+         "session": N, "times": K,
+         "reply": "451 4.3.0 Try later"     send this instead of the normal reply
+         "raw": "bytes\\r\\n"                send exactly these bytes instead
+         "action": "close" | "reset" | "stall" | "stall_noread"}
+    STEP is one of CONNECT (before the greeting), EHLO, HELO, MAIL, RCPT,
+    DATA (the reply to DATA), DATA_BODY (after the first line of message
+    data), DATA_END (after the final "."), RSET, QUIT, NOOP.
+    "stall" keeps reading and never answers; "stall_noread" stops reading
+    too, so the client's writes eventually block.
+"""
+
+import argparse
+import json
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+
+MAX_LINE = 65536
+
+
+class Recorder:
+    """Numbers sessions and messages and writes their files atomically."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.lock = threading.Lock()
+        self.sessions = 0
+        self.messages = 0
+
+    def new_session(self):
+        with self.lock:
+            self.sessions += 1
+            return self.sessions
+
+    def new_message(self):
+        with self.lock:
+            self.messages += 1
+            return self.messages
+
+    def write(self, name, data):
+        path = os.path.join(self.dir, name)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.rename(tmp, path)
+
+
+class Closed(Exception):
+    """The client went away, or a fault closed the connection."""
+
+
+class Session(socketserver.BaseRequestHandler):
+    # set on the class by main()
+    script = {}
+    recorder = None
+
+    def setup(self):
+        self.sock = self.request
+        self.buf = b""
+        self.number = self.recorder.new_session()
+        self.log_lines = []
+        self.helo = None
+        self.reset_transaction()
+
+    def reset_transaction(self):
+        self.mail_from = None
+        self.mail_params = ""
+        self.rcpts = []
+
+    # ---- transcript -----------------------------------------------------
+    def log(self, line):
+        self.log_lines.append(line)
+        self.recorder.write("session-%d.log" % self.number,
+                            ("\n".join(self.log_lines) + "\n").encode("utf-8", "replace"))
+
+    # ---- I/O ------------------------------------------------------------
+    def send_raw(self, data):
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            raise Closed()
+
+    def reply(self, text):
+        for line in text.split("\n"):
+            self.log("S: " + line)
+        self.send_raw(text.replace("\n", "\r\n").encode("utf-8") + b"\r\n")
+
+    def recv_more(self):
+        try:
+            data = self.sock.recv(65536)
+        except OSError:
+            raise Closed()
+        if not data:
+            raise Closed()
+        self.buf += data
+
+    def read_line(self):
+        """One line with its terminator (LF or CRLF), as bytes."""
+        while b"\n" not in self.buf:
+            if len(self.buf) > MAX_LINE:
+                raise Closed()
+            self.recv_more()
+        i = self.buf.index(b"\n") + 1
+        line, self.buf = self.buf[:i], self.buf[i:]
+        return line
+
+    # ---- faults ---------------------------------------------------------
+    def fault(self, step, command=""):
+        """The rule for this step, consumed if it has a count."""
+        for rule in self.script.get("faults", []):
+            if rule.get("at") != step:
+                continue
+            if "session" in rule and rule["session"] != self.number:
+                continue
+            if "match" in rule and rule["match"] not in command:
+                continue
+            if rule.get("times", 1) <= 0:
+                continue
+            if "times" in rule:
+                rule["times"] -= 1
+            return rule
+        return None
+
+    def apply(self, step, normal_reply, command=""):
+        """Answer a step, unless a fault says otherwise. Returns True when
+        the normal reply was sent."""
+        rule = self.fault(step, command)
+        if rule is None:
+            if normal_reply is not None:
+                self.reply(normal_reply)
+            return True
+        action = rule.get("action")
+        if "reply" in rule:
+            self.reply(rule["reply"])
+        elif "raw" in rule:
+            self.log("S(raw): " + repr(rule["raw"]))
+            self.send_raw(rule["raw"].encode("latin-1"))
+        if action == "close":
+            self.log("-- closed by fault at %s" % step)
+            raise Closed()
+        if action == "reset":
+            self.log("-- reset by fault at %s" % step)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            raise Closed()
+        if action == "stall":
+            self.log("-- stalled at %s" % step)
+            while True:
+                self.recv_more()
+                self.buf = b""
+        if action == "stall_noread":
+            self.log("-- stalled (not reading) at %s" % step)
+            while True:
+                time.sleep(3600)
+        return False
+
+    # ---- the dialogue ---------------------------------------------------
+    def handle(self):
+        try:
+            self.dialogue()
+        except Closed:
+            pass
+        finally:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+    def dialogue(self):
+        greeting = self.script.get("greeting", "220 outpost-test ESMTP ready")
+        self.apply("CONNECT", greeting)
+        while True:
+            raw = self.read_line()
+            line = raw.rstrip(b"\r\n").decode("utf-8", "replace")
+            self.log("C: " + line)
+            verb = line.split(" ", 1)[0].upper()
+            arg = line[len(verb) + 1:] if " " in line else ""
+            handler = getattr(self, "cmd_" + verb, None)
+            if handler is None:
+                self.reply("500 5.5.2 Command not recognized")
+                continue
+            handler(line, arg)
+
+    def cmd_EHLO(self, line, arg):
+        caps = self.script.get("ehlo", ["PIPELINING", "8BITMIME", "SIZE 104857600",
+                                        "ENHANCEDSTATUSCODES"])
+        if caps is None:
+            self.apply("EHLO", "502 5.5.2 Error: command not recognized", line)
+            return
+        self.helo = arg
+        lines = ["outpost-test greets " + arg] + list(caps)
+        text = "\n".join(("250-" if i < len(lines) - 1 else "250 ") + l
+                         for i, l in enumerate(lines))
+        self.apply("EHLO", text, line)
+
+    def cmd_HELO(self, line, arg):
+        self.helo = arg
+        self.apply("HELO", "250 outpost-test", line)
+
+    def cmd_MAIL(self, line, arg):
+        if not arg.upper().startswith("FROM:"):
+            self.reply("501 5.5.4 Syntax: MAIL FROM:<address>")
+            return
+        if self.apply("MAIL", None, line):
+            rest = arg[5:].strip()
+            addr, _, params = rest.partition(" ")
+            self.mail_from = addr.strip("<>")
+            self.mail_params = params.strip()
+            self.rcpts = []
+            self.reply("250 2.1.0 Ok")
+
+    def cmd_RCPT(self, line, arg):
+        if self.mail_from is None:
+            self.reply("503 5.5.1 Error: need MAIL command")
+            return
+        if not arg.upper().startswith("TO:"):
+            self.reply("501 5.5.4 Syntax: RCPT TO:<address>")
+            return
+        if self.apply("RCPT", None, line):
+            self.rcpts.append(arg[3:].strip().partition(" ")[0].strip("<>"))
+            self.reply("250 2.1.5 Ok")
+
+    def cmd_DATA(self, line, arg):
+        if not self.rcpts:
+            self.reply("554 5.5.1 Error: no valid recipients")
+            return
+        if not self.apply("DATA", "354 End data with <CR><LF>.<CR><LF>", line):
+            return
+        raw = bytearray()
+        body = bytearray()
+        first = True
+        while True:
+            chunk = self.read_line()
+            raw += chunk
+            if chunk in (b".\r\n", b".\n"):
+                break
+            body += chunk[1:] if chunk.startswith(b".") else chunk
+            if first:
+                first = False
+                self.apply("DATA_BODY", None)
+        n = self.recorder.new_message()
+        self.recorder.write("msg-%d.raw" % n, bytes(raw))
+        self.recorder.write("msg-%d.eml" % n, bytes(body))
+        envelope = {"session": self.number, "helo": self.helo, "mail_from": self.mail_from,
+                    "mail_params": self.mail_params, "rcpts": self.rcpts}
+        self.recorder.write("msg-%d.json" % n, json.dumps(envelope).encode())
+        self.log("-- message %d: %d bytes" % (n, len(body)))
+        self.reset_transaction()
+        self.apply("DATA_END", "250 2.0.0 Ok: queued as %d" % n)
+
+    def cmd_RSET(self, line, arg):
+        self.reset_transaction()
+        self.apply("RSET", "250 2.0.0 Ok", line)
+
+    def cmd_NOOP(self, line, arg):
+        self.apply("NOOP", "250 2.0.0 Ok", line)
+
+    def cmd_QUIT(self, line, arg):
+        self.apply("QUIT", "221 2.0.0 Bye", line)
+        raise Closed()
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--record", required=True)
+    ap.add_argument("--script")
+    opts = ap.parse_args()
+
+    Session.script = {}
+    if opts.script:
+        with open(opts.script) as f:
+            Session.script = json.load(f)
+    Session.recorder = Recorder(opts.record)
+
+    if ":" in opts.host:
+        Server.address_family = socket.AF_INET6
+    server = Server((opts.host, 0), Session)
+    port = server.server_address[1]
+    tmp = opts.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % port)
+    os.rename(tmp, opts.port_file)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
