@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -55,6 +56,16 @@ void conn_arm_deadline(struct conn *c)
     c->deadline = c->timeout_ms > 0 ? now_ms() + c->timeout_ms : 0;
 }
 
+/* "60 s", or "300 ms" for the short timeouts tests use. */
+static const char *timeout_text(const struct conn *c, char *buf, size_t cap)
+{
+    if (c->timeout_ms % 1000 == 0)
+        snprintf(buf, cap, "%d s", c->timeout_ms / 1000);
+    else
+        snprintf(buf, cap, "%d ms", c->timeout_ms);
+    return buf;
+}
+
 /* Wait until the socket is ready for 'events' or 'deadline' (0: never). */
 static int wait_ready(struct conn *c, short events, int64_t deadline, struct error *err)
 {
@@ -62,9 +73,11 @@ static int wait_ready(struct conn *c, short events, int64_t deadline, struct err
         int wait = -1;
         if (deadline) {
             int64_t left = deadline - now_ms();
-            if (left <= 0)
-                return err_set(err, ERR_TEMPORARY, "the server did not answer within %d s",
-                               c->timeout_ms / 1000);
+            if (left <= 0) {
+                char t[32];
+                return err_set(err, ERR_TEMPORARY, "the server did not answer within %s",
+                               timeout_text(c, t, sizeof t));
+            }
             wait = (int)left;
         }
         struct pollfd p = {.fd = c->fd, .events = events};
@@ -76,7 +89,8 @@ static int wait_ready(struct conn *c, short events, int64_t deadline, struct err
     }
 }
 
-/* Read more bytes into rbuf (which must have room). */
+/* Read more bytes into rbuf (which must have room). Returns 1 when bytes
+ * arrived, 0 at the end of the stream, -1 on error (err set). */
 static int fill(struct conn *c, struct error *err)
 {
     for (;;) {
@@ -84,10 +98,10 @@ static int fill(struct conn *c, struct error *err)
         ssize_t n = c->tp->read(c, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen, &want);
         if (n > 0) {
             c->rlen += (size_t)n;
-            return 0;
+            return 1;
         }
         if (n == 0)
-            return err_set(err, ERR_TEMPORARY, "the server closed the connection");
+            return 0;
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -124,12 +138,13 @@ int conn_read_line(struct conn *c, char *out, size_t cap, size_t *len, struct er
             c->rpos = 0;
             c->rlen = avail;
         }
-        if (fill(c, err) < 0) {
-            if (avail > 0 && err->cls == ERR_TEMPORARY)
-                err_set(err, ERR_TEMPORARY,
-                        "the connection ended in the middle of a line from the server");
+        int got = fill(c, err);
+        if (got < 0)
             return -1;
-        }
+        if (got == 0)
+            return err_set(err, ERR_TEMPORARY,
+                           avail ? "the connection ended in the middle of a line from the server"
+                                 : "the server closed the connection");
     }
 }
 
@@ -151,9 +166,11 @@ static int write_all(struct conn *c, const unsigned char *p, size_t n, struct er
         /* The stall limit counts from the last progress, not from the start:
          * a large message on a slow link is fine as long as it moves. */
         int64_t deadline = c->timeout_ms > 0 ? now_ms() + c->timeout_ms : 0;
-        if (wait_ready(c, want, deadline, err) < 0)
-            return err_set(err, ERR_TEMPORARY, "the server stopped accepting data for %d s",
-                           c->timeout_ms / 1000);
+        if (wait_ready(c, want, deadline, err) < 0) {
+            char t[32];
+            return err_set(err, ERR_TEMPORARY, "the server stopped accepting data for %s",
+                           timeout_text(c, t, sizeof t));
+        }
     }
     return 0;
 }

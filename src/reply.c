@@ -64,11 +64,11 @@ void reply_enhanced_code(int code, const char *text, size_t len, char *out, size
     }
 }
 
-/* Append a line's text to the summary people see. */
+/* Append a line's text to the summary people see: "550 first second". */
 static void summarise(struct reply *r, const char *line, size_t len)
 {
     size_t used = strlen(r->text);
-    if (used + 2 >= sizeof r->text)
+    if (len == 0 || used + 2 >= sizeof r->text)
         return;
     if (used) {
         r->text[used++] = ' ';
@@ -99,7 +99,8 @@ int reply_read(struct conn *c, struct reply *r, reply_line_fn fn, void *ctx, str
         if (r->lines == 0) {
             r->code = code;
             reply_enhanced_code(code, line + at, len - at, r->enhanced, sizeof r->enhanced);
-            summarise(r, line, len);
+            snprintf(r->text, sizeof r->text, "%d", code);
+            summarise(r, line + at, len - at);
         } else if (code != r->code) {
             return err_set(err, ERR_PROTOCOL,
                            "the server sent a reply whose lines disagree (%d, then %d)", r->code,

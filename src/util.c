@@ -232,7 +232,9 @@ size_t sanitize_text(char *out, size_t cap, const char *in, size_t n)
             i++;
         } else if (c >= 0x80) {
             size_t len = utf8_seq(p + i, n - i);
-            if (len == 0 || o + len + 1 > cap) {
+            if (len > 0 && o + len + 1 > cap)
+                break; /* a character that does not fit is not split */
+            if (len == 0) {
                 out[o++] = '?';
                 i++;
             } else {
