@@ -35,6 +35,14 @@ export XDG_CONFIG_HOME="$HOME/.config"
 export OUTPOST_SYSTEM_CONFIG=""
 mkdir -p "$HOME" "$TMPDIR"
 
+# Under AddressSanitizer/UBSan builds, reports go to files that
+# done_testing checks: a report fails the script even when the test that
+# ran the binary only looked at its exit code.
+SANITIZER_LOGS="$T/sanitizer"
+mkdir -p "$SANITIZER_LOGS"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$SANITIZER_LOGS/asan"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$SANITIZER_LOGS/ubsan"
+
 # ---- TAP -------------------------------------------------------------------
 ok() { # ok STATUS DESCRIPTION
     TAP_N=$((TAP_N + 1))
@@ -68,6 +76,10 @@ skip_all() {
 }
 
 done_testing() {
+    if ls "$SANITIZER_LOGS"/* >/dev/null 2>&1; then
+        ok 1 "no sanitizer reports"
+        cat "$SANITIZER_LOGS"/* | sed 's/^/#   /' | head -60
+    fi
     echo "1..$TAP_N"
     [ "$TAP_FAILED" -eq 0 ]
 }
