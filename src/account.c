@@ -335,7 +335,6 @@ static int p_syslog(struct account *a, const struct field *f, const char *arg, c
 static const char *const protocol_names[] = {"smtp", "lmtp", NULL};
 static const char *const header_names[] = {"auto", "on", "off", NULL};
 
-static const char NOT_YET_TLS[] = "TLS is not implemented yet";
 static const char NOT_YET_AUTH[] = "authentication is not implemented yet";
 static const char NOT_YET_NET[] = "this connection type is not implemented yet";
 static const char NOT_YET_HEADERS[] = "header rewriting is not implemented yet";
@@ -364,18 +363,18 @@ static const struct field fields[] = {
     {"password", STR(password), p_text, true, NULL, NULL, NOT_YET_AUTH},
     {"passwordeval", STR(passwordeval), p_text, false, NULL, NULL, NOT_YET_AUTH},
     {"ntlmdomain", STR(ntlmdomain), p_text, false, NULL, NULL, NOT_YET_AUTH},
-    {"tls", BOOL(tls), p_bool, false, NULL, NULL, NOT_YET_TLS},
-    {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL, NOT_YET_TLS},
-    {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL, NOT_YET_TLS},
-    {"tls_crl_file", STR(tls_crl_file), p_path, false, NULL, NULL, NOT_YET_TLS},
-    {"tls_fingerprint", STR(tls_fingerprint), p_fingerprint, false, NULL, NULL, NOT_YET_TLS},
-    {"tls_key_file", STR(tls_key_file), p_path, false, NULL, NULL, NOT_YET_TLS},
-    {"tls_cert_file", STR(tls_cert_file), p_path, false, NULL, NULL, NOT_YET_TLS},
-    {"tls_certcheck", BOOL(tls_certcheck), p_bool, false, NULL, NULL, NOT_YET_TLS},
-    {"tls_priorities", STR(tls_priorities), p_text, false, NULL, NULL, NOT_YET_TLS},
-    {"tls_host_override", STR(tls_host_override), p_name, false, NULL, NULL, NOT_YET_TLS},
+    {"tls", BOOL(tls), p_bool, false, NULL, NULL, NULL},
+    {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL, NULL},
+    {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL, NULL},
+    {"tls_crl_file", STR(tls_crl_file), p_path, false, NULL, NULL, NULL},
+    {"tls_fingerprint", STR(tls_fingerprint), p_fingerprint, false, NULL, NULL, NULL},
+    {"tls_key_file", STR(tls_key_file), p_path, false, NULL, NULL, NULL},
+    {"tls_cert_file", STR(tls_cert_file), p_path, false, NULL, NULL, NULL},
+    {"tls_certcheck", BOOL(tls_certcheck), p_bool, false, NULL, NULL, NULL},
+    {"tls_priorities", STR(tls_priorities), p_text, false, NULL, NULL, NULL},
+    {"tls_host_override", STR(tls_host_override), p_name, false, NULL, NULL, NULL},
     {"tls_min_dh_prime_bits", LONG(tls_min_dh_prime_bits), p_positive_optional, false,
-     "(not set)", NULL, NOT_YET_TLS},
+     "(not set)", NULL, NULL},
     {"from", STR(from), p_text, false, NULL, NULL, NULL},
     {"allow_from_override", BOOL(allow_from_override), p_bool, false, NULL, NULL, NULL},
     {"dsn_notify", STR(dsn_notify), p_dsn_notify, false, NULL, NULL, NOT_YET_DSN},
@@ -604,10 +603,6 @@ int account_finish(struct account *a, struct error *err)
 
 int account_check_supported(const struct account *a, struct error *err)
 {
-    if (a->tls)
-        return account_error(err, a,
-                             "TLS ('tls on') is not supported by this version of outpost; "
-                             "refusing to send in cleartext");
     if (a->auth)
         return account_error(err, a,
                              "authentication ('auth') is not supported by this version of outpost");

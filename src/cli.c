@@ -85,6 +85,8 @@ static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
         o->mode = MODE_HELP;
     else if (strcmp(name, "pretend") == 0)
         o->mode = MODE_PRETEND;
+    else if (strcmp(name, "serverinfo") == 0)
+        o->mode = MODE_SERVERINFO;
     else if (strcmp(name, "debug") == 0)
         o->debug = true;
     else if (strcmp(name, "read-recipients") == 0)
@@ -170,6 +172,7 @@ static int parse_short(struct cli *o, struct argv_cursor *c, struct error *err)
         case 'v':
         case 'd': o->debug = true; continue;
         case 'P': o->mode = MODE_PRETEND; continue;
+        case 'S': o->mode = MODE_SERVERINFO; continue;
         case 'G': /* gateway submission */
         case 'm': /* send to me too */
         case 'n': /* no aliasing */
@@ -302,6 +305,7 @@ void cli_help(FILE *out)
           "\n"
           "Other options:\n"
           "  --pretend, -P     print the account that would be used, send nothing\n"
+          "  --serverinfo, -S  connect and show what the server offers (TLS, AUTH...)\n"
           "  --host=HOST       use no configuration file, only command-line settings\n"
           "  --COMMAND[=VALUE] any configuration command, e.g. --port=587 --tls=off\n"
           "  --version         version and compiled-in features\n"

@@ -17,6 +17,7 @@ enum cli_mode {
     MODE_NEWALIASES,  /* invoked as newaliases, or -bi */
     MODE_QUEUE_LIST,  /* invoked as mailq, or -bp */
     MODE_QUEUE_FLUSH, /* -q */
+    MODE_SERVERINFO,  /* --serverinfo, -S: what the server offers */
 };
 
 /* A configuration command given as an option (--port=587, -N, -X...),

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,9 +26,14 @@ static ssize_t plain_write(struct conn *c, const void *buf, size_t n, short *wan
     return send(c->fd, buf, n, MSG_NOSIGNAL);
 }
 
+/* What has arrived in the socket and not been read: before a TLS handshake
+ * this must be nothing (anything there was injected in plaintext). */
 static size_t plain_pending(const struct conn *c)
 {
-    return 0;
+    int n = 0;
+    if (ioctl(c->fd, FIONREAD, &n) < 0 || n < 0)
+        return 0;
+    return (size_t)n;
 }
 
 static const struct transport plain_transport = {
@@ -49,6 +55,12 @@ void conn_init(struct conn *c, int fd, int timeout_ms)
     c->rpos = c->rlen = 0;
     c->wlen = 0;
     c->bytes_out = 0;
+}
+
+void conn_set_transport(struct conn *c, const struct transport *tp, void *state)
+{
+    c->tp = tp;
+    c->tp_state = state;
 }
 
 void conn_arm_deadline(struct conn *c)
@@ -89,6 +101,20 @@ static int wait_ready(struct conn *c, short events, int64_t deadline, struct err
     }
 }
 
+int conn_wait(struct conn *c, short events, struct error *err)
+{
+    return wait_ready(c, events, c->deadline, err);
+}
+
+/* The error for a failed transport read or write. */
+static int transport_error(struct conn *c, int errnum, const char *what, struct error *err)
+{
+    const char *why = errnum == EPROTO && c->tp->error_text ? c->tp->error_text(c) : NULL;
+    if (why)
+        return err_set(err, ERR_TEMPORARY, "%s: %s", what, why);
+    return err_errno(err, ERR_TEMPORARY, errnum, "%s", what);
+}
+
 /* Read more bytes into rbuf (which must have room). Returns 1 when bytes
  * arrived, 0 at the end of the stream, -1 on error (err set). */
 static int fill(struct conn *c, struct error *err)
@@ -105,7 +131,7 @@ static int fill(struct conn *c, struct error *err)
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return err_errno(err, ERR_TEMPORARY, errno, "connection lost");
+            return transport_error(c, errno, "connection lost", err);
         if (wait_ready(c, want, c->deadline, err) < 0)
             return -1;
     }
@@ -162,7 +188,7 @@ static int write_all(struct conn *c, const unsigned char *p, size_t n, struct er
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-            return err_errno(err, ERR_TEMPORARY, errno, "connection lost while sending");
+            return transport_error(c, errno, "connection lost while sending", err);
         /* The stall limit counts from the last progress, not from the start:
          * a large message on a slow link is fine as long as it moves. */
         int64_t deadline = c->timeout_ms > 0 ? now_ms() + c->timeout_ms : 0;
@@ -207,6 +233,10 @@ size_t conn_buffered(const struct conn *c)
 
 void conn_close(struct conn *c)
 {
+    if (c->tp && c->tp->close)
+        c->tp->close(c);
+    c->tp = &plain_transport;
+    c->tp_state = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;

@@ -24,6 +24,9 @@ struct transport {
     ssize_t (*read)(struct conn *c, void *buf, size_t n, short *want);
     ssize_t (*write)(struct conn *c, const void *buf, size_t n, short *want);
     size_t (*pending)(const struct conn *c); /* bytes it holds, already read */
+    /* Why the last read or write failed with EPROTO (or NULL). */
+    const char *(*error_text)(const struct conn *c);
+    void (*close)(struct conn *c);           /* before the socket is closed */
 };
 
 struct conn {
@@ -42,6 +45,12 @@ struct conn {
 /* Wrap a connected non-blocking socket in the plain transport. */
 void conn_init(struct conn *c, int fd, int timeout_ms);
 
+/* Switch to another transport (TLS after its handshake). */
+void conn_set_transport(struct conn *c, const struct transport *tp, void *state);
+/* Wait for the socket to be ready for 'events' (POLLIN/POLLOUT) within the
+ * armed deadline; used by handshakes that drive the socket themselves. */
+int conn_wait(struct conn *c, short events, struct error *err);
+
 /* Start the clock for one reply: reads fail once it has run out. */
 void conn_arm_deadline(struct conn *c);
 
@@ -55,7 +64,8 @@ int conn_read_line(struct conn *c, char *out, size_t cap, size_t *len, struct er
 int conn_write(struct conn *c, const void *data, size_t n, struct error *err);
 int conn_flush(struct conn *c, struct error *err);
 
-/* Bytes received but not yet consumed (buffered here or in the transport). */
+/* Bytes received but not yet consumed: buffered here, in the transport, or
+ * waiting in the socket. */
 size_t conn_buffered(const struct conn *c);
 
 void conn_close(struct conn *c);

@@ -6,7 +6,6 @@
 
 #include "address.h"
 #include "log.h"
-#include "session.h"
 #include "util.h"
 
 static void report_refusal(void *ctx, const char *rcpt, const struct error *e)
@@ -14,8 +13,29 @@ static void report_refusal(void *ctx, const char *rcpt, const struct error *e)
     err_print(e);
 }
 
-int deliver(const struct account *a, const struct envelope *env, const struct spool *msg,
-            struct error *err)
+static enum tls_mode tls_mode(const struct account *a)
+{
+    if (!a->tls)
+        return TLS_NONE;
+    return a->tls_starttls ? TLS_STARTTLS : TLS_IMPLICIT;
+}
+
+static void tls_params_from(const struct account *a, struct tls_params *t)
+{
+    *t = (struct tls_params){
+        .host = a->tls_host_override ? a->tls_host_override : a->host,
+        .certcheck = a->tls_certcheck,
+        .trust_file = a->tls_trust_file,
+        .crl_file = a->tls_crl_file,
+        .fingerprint = a->tls_fingerprint,
+        .cert_file = a->tls_cert_file,
+        .key_file = a->tls_key_file,
+        .priorities = a->tls_priorities,
+        .min_dh_prime_bits = a->tls_min_dh_prime_bits,
+    };
+}
+
+int deliver_open_session(const struct account *a, struct session *s, struct error *err)
 {
     if (account_check_supported(a, err) < 0)
         return -1;
@@ -26,20 +46,33 @@ int deliver(const struct account *a, const struct envelope *env, const struct sp
         free(domain);
         return -1;
     }
-    struct endpoint ep = {.host = a->host, .port = a->port, .tls = TLS_NONE};
+    if (a->tls && !a->tls_certcheck && !a->tls_fingerprint)
+        msg_warn("account '%s' has tls_certcheck off: the server's identity is not checked, so "
+                 "anyone on the network path can read and change what is sent", a->name);
+    struct tls_params tls;
+    tls_params_from(a, &tls);
+    struct endpoint ep = {.host = a->host, .port = a->port, .tls = tls_mode(a)};
     struct session_params params = {
         .domain = domain,
         .timeout_ms = (int)a->timeout * 1000,
         .source_ip = a->source_ip,
         .lmtp = a->protocol == PROTO_LMTP,
+        .tls = &tls,
     };
-    struct session *s = xcalloc(1, sizeof *s);
     int r = session_open(s, &ep, &params, err);
+    free(domain);
+    return r;
+}
+
+int deliver(const struct account *a, const struct envelope *env, const struct spool *msg,
+            struct error *err)
+{
+    struct session *s = xcalloc(1, sizeof *s);
+    int r = deliver_open_session(a, s, err);
     if (r == 0) {
         r = smtp_send_message(&s->smtp, env, msg, report_refusal, NULL, err);
         session_close(s);
     }
     free(s);
-    free(domain);
     return r;
 }

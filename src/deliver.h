@@ -7,7 +7,13 @@
 #include "account.h"
 #include "envelope.h"
 #include "error.h"
+#include "session.h"
 #include "spool.h"
+
+/* Open a session to the account's server, as configured (TLS, and later
+ * AUTH). --serverinfo uses it as it is; deliver() sends through it. The
+ * session is the caller's to session_close(). */
+int deliver_open_session(const struct account *a, struct session *s, struct error *err);
 
 /* Deliver the spooled message. 0 when the server accepted it. */
 int deliver(const struct account *a, const struct envelope *env, const struct spool *msg,

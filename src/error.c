@@ -82,6 +82,7 @@ static const struct {
     {ERR_PROTOCOL, EX_PROTOCOL},
     {ERR_PERMISSION, EX_NOPERM},
     {ERR_CONFIG, EX_CONFIG},
+    {ERR_TLS, EX_UNAVAILABLE},
 };
 
 int err_exit_code(enum err_class cls)

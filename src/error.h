@@ -22,9 +22,11 @@ enum err_class {
     ERR_PROTOCOL,    /* the server broke the protocol            -> 76 */
     ERR_PERMISSION,  /* not allowed                              -> 77 */
     ERR_CONFIG,      /* the configuration is wrong or unusable   -> 78 */
+    ERR_TLS,         /* TLS failed, or the server's identity was
+                        not verified (never retried without it) -> 69 */
 };
 
-#define ERR_TEXT_MAX 512
+#define ERR_TEXT_MAX 1024
 
 struct error {
     enum err_class cls;

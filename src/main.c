@@ -17,6 +17,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "log.h"
+#include "serverinfo.h"
 #include "spool.h"
 #include "util.h"
 #include "version.h"
@@ -162,6 +163,22 @@ static int send_mode(const struct cli *o, struct error *err)
     return r;
 }
 
+static int serverinfo_mode(const struct cli *o, struct error *err)
+{
+    struct account *a = choose_account(o, err);
+    if (!a)
+        return -1;
+    struct session *s = xcalloc(1, sizeof *s);
+    int r = deliver_open_session(a, s, err);
+    if (r == 0) {
+        serverinfo_print(s, a->host, a->port, stdout);
+        session_close(s);
+    }
+    free(s);
+    account_free(a);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     /* A closed connection must be an error we report, not a silent death. */
@@ -188,6 +205,9 @@ int main(int argc, char **argv)
     case MODE_QUEUE_LIST:
     case MODE_QUEUE_FLUSH:
         printf("outpost: queue not configured (this version has no mail queue)\n");
+        break;
+    case MODE_SERVERINFO:
+        r = serverinfo_mode(&o, &err);
         break;
     case MODE_SEND:
     case MODE_PRETEND:

@@ -7,19 +7,58 @@
 #include "log.h"
 #include "net.h"
 
+/* STARTTLS, strictly (RFC 3207; the 2021 "NO STARTTLS" findings): without
+ * the offer or the 220, or with bytes after the 220 that came before the
+ * handshake, nothing more is said. Then EHLO again, forgetting everything
+ * learned in plaintext. */
+static int upgrade_to_tls(struct session *s, const struct endpoint *ep,
+                          const struct session_params *p, struct error *err)
+{
+    s->had_plain_ehlo = true;
+    s->caps_before_tls = s->smtp.caps;
+    memcpy(s->ehlo_before_tls, s->smtp.ehlo_lines, sizeof s->ehlo_before_tls);
+    if (!s->smtp.caps.starttls) {
+        s->smtp.broken = true;
+        return err_set(err, ERR_TLS, "the server does not offer STARTTLS, and the account "
+                                     "requires TLS (tls on): nothing else was sent (someone "
+                                     "on the network may be removing the offer)");
+    }
+    if (smtp_starttls(&s->smtp, err) < 0)
+        return -1;
+    size_t early = conn_buffered(&s->conn);
+    if (early > 0) {
+        s->smtp.broken = true;
+        return err_set(err, ERR_TLS, "the server sent %zu more byte%s after its reply to "
+                                     "STARTTLS, before the TLS handshake: possible command "
+                                     "injection, so the session was abandoned",
+                       early, early == 1 ? "" : "s");
+    }
+    if (tls_start(&s->conn, p->tls, err) < 0) {
+        s->smtp.broken = true;
+        return -1;
+    }
+    return smtp_hello(&s->smtp, p->domain, err);
+}
+
 int session_open(struct session *s, const struct endpoint *ep, const struct session_params *p,
                  struct error *err)
 {
-    memset(&s->smtp, 0, sizeof s->smtp);
-    s->open = false;
-    if (ep->tls != TLS_NONE)
-        return err_set(err, ERR_CONFIG, "TLS is not supported by this version of outpost");
+    memset(s, 0, sizeof *s);
     int fd = net_connect(ep->host, ep->port, p->source_ip, p->timeout_ms, err);
     if (fd < 0)
         return -1;
     conn_init(&s->conn, fd, p->timeout_ms);
     smtp_init(&s->smtp, &s->conn, p->lmtp);
-    if (smtp_greeting(&s->smtp, err) < 0 || smtp_hello(&s->smtp, p->domain, err) < 0) {
+    int r = 0;
+    if (ep->tls == TLS_IMPLICIT && tls_start(&s->conn, p->tls, err) < 0) {
+        s->smtp.broken = true;
+        r = -1;
+    }
+    if (r == 0)
+        r = smtp_greeting(&s->smtp, err) < 0 || smtp_hello(&s->smtp, p->domain, err) < 0 ? -1 : 0;
+    if (r == 0 && ep->tls == TLS_STARTTLS)
+        r = upgrade_to_tls(s, ep, p, err);
+    if (r < 0) {
         smtp_quit(&s->smtp);
         conn_close(&s->conn);
         err_prefix(err, "%s port %ld: ", ep->host, ep->port);

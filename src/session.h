@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "error.h"
 #include "smtp.h"
+#include "tls.h"
 
 enum tls_mode { TLS_NONE, TLS_STARTTLS, TLS_IMPLICIT };
 
@@ -23,12 +24,18 @@ struct session_params {
     int timeout_ms;         /* 0: none */
     const char *source_ip;  /* or NULL */
     bool lmtp;
+    const struct tls_params *tls; /* how to verify the server, with TLS */
 };
 
 struct session {
     struct conn conn;
     struct smtp smtp;
     bool open;
+    /* What the server said in plaintext before STARTTLS: kept only to be
+     * shown (--serverinfo); nothing is decided from it. */
+    bool had_plain_ehlo;
+    struct caps caps_before_tls;
+    char ehlo_before_tls[sizeof ((struct smtp *)0)->ehlo_lines];
 };
 
 /* On success the session is ready for a transaction. On failure it holds

@@ -23,6 +23,7 @@ enum step {
     STEP_GREETING,
     STEP_HELLO,
     STEP_HELO,
+    STEP_STARTTLS,
     STEP_MAIL,
     STEP_RCPT,
     STEP_DATA,
@@ -35,6 +36,7 @@ static const char *const step_names[] = {
     [STEP_GREETING] = "the greeting",
     [STEP_HELLO] = "the reply to EHLO",
     [STEP_HELO] = "the reply to HELO",
+    [STEP_STARTTLS] = "the reply to STARTTLS",
     [STEP_MAIL] = "the reply to MAIL FROM",
     [STEP_RCPT] = "the reply to RCPT TO",
     [STEP_DATA] = "the reply to DATA",
@@ -152,22 +154,32 @@ int smtp_greeting(struct smtp *s, struct error *err)
 
 static void take_capability(void *ctx, unsigned index, const char *text, size_t len)
 {
-    if (index > 0) /* the first line is the server's name */
-        caps_parse_line(ctx, text, len);
+    struct smtp *s = ctx;
+    if (index == 0) /* the first line is the server's name */
+        return;
+    caps_parse_line(&s->caps, text, len);
+    size_t used = strlen(s->ehlo_lines);
+    if (used + 2 < sizeof s->ehlo_lines) {
+        if (used)
+            s->ehlo_lines[used++] = '\n';
+        sanitize_text(s->ehlo_lines + used, sizeof s->ehlo_lines - used, text, len);
+    }
 }
 
 int smtp_hello(struct smtp *s, const char *domain, struct error *err)
 {
     caps_clear(&s->caps);
+    s->ehlo_lines[0] = '\0';
     if (send_command(s, err, "%s %s", s->lmtp ? "LHLO" : "EHLO", domain) < 0 ||
         flush_commands(s, err) < 0 ||
-        read_reply(s, STEP_HELLO, take_capability, &s->caps, err) < 0)
+        read_reply(s, STEP_HELLO, take_capability, s, err) < 0)
         return -1;
     if (s->reply.code == 250) {
         s->caps.esmtp = true;
         return 0;
     }
     caps_clear(&s->caps);
+    s->ehlo_lines[0] = '\0';
     if (s->lmtp || s->reply.code < 500)
         return refused(s, STEP_HELLO, err, "the server refused %s", s->lmtp ? "LHLO" : "EHLO");
     /* An old server that does not know EHLO. */
@@ -177,6 +189,22 @@ int smtp_hello(struct smtp *s, const char *domain, struct error *err)
     if (s->reply.code != 250)
         return refused(s, STEP_HELO, err, "the server refused HELO");
     return 0;
+}
+
+int smtp_starttls(struct smtp *s, struct error *err)
+{
+    if (send_command(s, err, "STARTTLS") < 0 || flush_commands(s, err) < 0 ||
+        read_reply(s, STEP_STARTTLS, NULL, NULL, err) < 0)
+        return -1;
+    if (s->reply.code == 220)
+        return 0;
+    /* Nothing more may be said in plaintext: the caller stops here. */
+    s->broken = true;
+    refused(s, STEP_STARTTLS, err, "the server refused STARTTLS, and the account requires TLS "
+                                   "(tls on): nothing else was sent");
+    if (err->cls == ERR_PERMANENT || err->cls == ERR_PROTOCOL)
+        err->cls = ERR_TLS;
+    return -1;
 }
 
 static void reset_transaction(struct smtp *s)

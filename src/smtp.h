@@ -19,6 +19,7 @@ struct smtp {
     bool lmtp;
     bool broken;            /* the connection can no longer be used */
     char greeting[ERR_TEXT_MAX];
+    char ehlo_lines[4096];  /* the last EHLO reply's capability lines, '\n' apart */
     struct reply reply;     /* the last reply read */
 };
 
@@ -29,6 +30,11 @@ int smtp_greeting(struct smtp *s, struct error *err);
 /* EHLO (LHLO for LMTP), falling back to HELO when EHLO is not understood.
  * Capabilities learned before are forgotten first. */
 int smtp_hello(struct smtp *s, const char *domain, struct error *err);
+
+/* STARTTLS. On success (220) the caller starts the TLS handshake at once;
+ * on any other reply the connection is marked unusable, so not even QUIT
+ * goes out in plaintext. */
+int smtp_starttls(struct smtp *s, struct error *err);
 
 /* Called once per refused recipient, with the server's words in 'e'. */
 typedef void (*smtp_refusal_fn)(void *ctx, const char *rcpt, const struct error *e);

@@ -16,8 +16,14 @@ SERVER_PIDS=()
 TAP_N=0
 TAP_FAILED=0
 
+EXIT_HOOKS=()
+at_exit() { EXIT_HOOKS+=("$1"); } # at_exit FUNCTION: run it when the script ends
+
 cleanup() {
-    local pid
+    local pid hook
+    for hook in "${EXIT_HOOKS[@]}"; do
+        "$hook"
+    done
     for pid in "${SERVER_PIDS[@]}"; do
         kill "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
@@ -85,6 +91,9 @@ done_testing() {
 }
 
 diag() { sed 's/^/#   /' "$@"; }
+
+# said TEXT: outpost's stderr (of the last run_outpost) contains TEXT
+said() { grep -qF -- "$1" "$ERR" || { diag "$ERR"; false; }; }
 
 # ---- the scripted server ----------------------------------------------------
 # start_server NAME [SCRIPT_JSON] [HOST]: sets PORT and DIR (where it records)

@@ -6,7 +6,6 @@ start_server cli
 write_config "$HOME/.outpostrc" "account default" "host 127.0.0.1" "port $PORT" \
     "timeout 5" "from sender@example.com"
 printf 'Subject: cli\n\nbody\n.\nmore\n' >"$T/msg"
-said() { grep -qF -- "$1" "$ERR" || { diag "$ERR"; false; }; }
 msgno=0
 delivered() { # the next message arrived with the dot line kept
     msgno=$((msgno + 1))

@@ -19,7 +19,6 @@ fault() {
 }
 
 one_line() { [ "$(wc -l <"$ERR")" -eq 1 ]; }
-said() { grep -qF -- "$1" "$ERR" || { diag "$ERR"; false; }; }
 no_data() { ! grep -q '^C: DATA' "$DIR"/session-*.log; }
 no_message() { ! ls "$DIR"/msg-*.eml >/dev/null 2>&1; }
 

@@ -23,13 +23,20 @@ The script (JSON) may set:
     "ehlo":      capability lines after the first EHLO line
                  (default PIPELINING, 8BITMIME, SIZE 104857600,
                  ENHANCEDSTATUSCODES); "ehlo": null makes EHLO fail with 502
+    "ehlo_tls":  capability lines after TLS is up (default: as "ehlo")
+    "tls":       {"mode": "starttls" | "implicit", "cert": PEM, "key": PEM,
+                  "client_ca": PEM (then a client certificate is required),
+                  "min_version": "TLSv1_2", "max_version": "TLSv1_3",
+                  "advertise": false (do not offer STARTTLS, but accept it)}
+                 With "starttls", EHLO offers STARTTLS until TLS is up.
     "faults":    a list of rules; the first that matches a step applies:
         {"at": STEP, "match": "substring of the command",
          "session": N, "times": K,
          "reply": "451 4.3.0 Try later"     send this instead of the normal reply
          "raw": "bytes\\r\\n"                send exactly these bytes instead
-         "action": "close" | "reset" | "stall" | "stall_noread"}
-    STEP is one of CONNECT (before the greeting), EHLO, HELO, MAIL, RCPT,
+         "action": "close" | "reset" | "stall" | "stall_noread",
+         "handshake": true   (STARTTLS: start TLS even after a fault reply)}
+    STEP is one of CONNECT (before the greeting), EHLO, HELO, STARTTLS, MAIL, RCPT,
     DATA (the reply to DATA), DATA_BODY (after the first line of message
     data), DATA_END (after the final "."), RSET, QUIT, NOOP.
     "stall" keeps reading and never answers; "stall_noread" stops reading
@@ -41,6 +48,7 @@ import json
 import os
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -90,6 +98,8 @@ class Session(socketserver.BaseRequestHandler):
         self.number = self.recorder.new_session()
         self.log_lines = []
         self.helo = None
+        self.in_tls = False
+        self.last_rule = None
         self.reset_transaction()
 
     def reset_transaction(self):
@@ -155,6 +165,7 @@ class Session(socketserver.BaseRequestHandler):
         """Answer a step, unless a fault says otherwise. Returns True when
         the normal reply was sent."""
         rule = self.fault(step, command)
+        self.last_rule = rule
         if rule is None:
             if normal_reply is not None:
                 self.reply(normal_reply)
@@ -185,8 +196,50 @@ class Session(socketserver.BaseRequestHandler):
         return False
 
     # ---- the dialogue ---------------------------------------------------
+    # ---- TLS ------------------------------------------------------------
+    def tls_context(self):
+        conf = self.script["tls"]
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(conf["cert"], conf["key"])
+        if "min_version" in conf:
+            ctx.minimum_version = getattr(ssl.TLSVersion, conf["min_version"])
+        if "max_version" in conf:
+            ctx.maximum_version = getattr(ssl.TLSVersion, conf["max_version"])
+        if "client_ca" in conf:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(conf["client_ca"])
+
+        def note_sni(sock, name, context):
+            if name:
+                self.log("-- SNI: %s" % name)
+        ctx.sni_callback = note_sni
+        return ctx
+
+    def start_tls(self):
+        if self.buf:
+            # RFC 3207: anything the client sent after STARTTLS is discarded
+            self.log("-- discarded %d bytes sent before the handshake" % len(self.buf))
+            self.buf = b""
+        try:
+            self.sock = self.tls_context().wrap_socket(self.sock, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            self.log("-- TLS handshake failed: %s" % e)
+            raise Closed()
+        self.in_tls = True
+        peer = self.sock.getpeercert()
+        subject = ""
+        if peer:
+            subject = ",".join("%s=%s" % kv for rdn in peer.get("subject", ()) for kv in rdn)
+        self.log("-- TLS: %s %s%s" % (self.sock.version(), self.sock.cipher()[0],
+                                       " client " + subject if subject else ""))
+        # RFC 3207: forget everything learned before TLS
+        self.helo = None
+        self.reset_transaction()
+
     def handle(self):
         try:
+            if self.script.get("tls", {}).get("mode") == "implicit":
+                self.start_tls()
             self.dialogue()
         except Closed:
             pass
@@ -211,9 +264,19 @@ class Session(socketserver.BaseRequestHandler):
                 continue
             handler(line, arg)
 
-    def cmd_EHLO(self, line, arg):
+    def capabilities(self):
         caps = self.script.get("ehlo", ["PIPELINING", "8BITMIME", "SIZE 104857600",
                                         "ENHANCEDSTATUSCODES"])
+        if self.in_tls and "ehlo_tls" in self.script:
+            caps = self.script["ehlo_tls"]
+        tls = self.script.get("tls", {})
+        if (caps is not None and not self.in_tls and tls.get("mode") == "starttls"
+                and tls.get("advertise", True)):
+            caps = list(caps) + ["STARTTLS"]
+        return caps
+
+    def cmd_EHLO(self, line, arg):
+        caps = self.capabilities()
         if caps is None:
             self.apply("EHLO", "502 5.5.2 Error: command not recognized", line)
             return
@@ -226,6 +289,14 @@ class Session(socketserver.BaseRequestHandler):
     def cmd_HELO(self, line, arg):
         self.helo = arg
         self.apply("HELO", "250 outpost-test", line)
+
+    def cmd_STARTTLS(self, line, arg):
+        if self.script.get("tls", {}).get("mode") != "starttls" or self.in_tls:
+            self.reply("502 5.5.1 STARTTLS not available")
+            return
+        sent = self.apply("STARTTLS", "220 2.0.0 Ready to start TLS", line)
+        if sent or (self.last_rule or {}).get("handshake"):
+            self.start_tls()
 
     def cmd_MAIL(self, line, arg):
         if not arg.upper().startswith("FROM:"):

@@ -127,6 +127,14 @@ static void test_forms(void)
     ok(parse(ARGV("outpost", "-v", "-d", "-P", "x"), &o, &err) == 0, "-v -d -P");
     ok(o.debug && o.mode == MODE_PRETEND, "-v/-d are --debug, -P is --pretend");
     cli_free(&o);
+
+    ok(parse(ARGV("outpost", "--serverinfo", "-a", "work"), &o, &err) == 0, "--serverinfo");
+    ok(o.mode == MODE_SERVERINFO && strcmp(o.account, "work") == 0,
+       "--serverinfo with an account");
+    cli_free(&o);
+    ok(parse(ARGV("outpost", "-S"), &o, &err) == 0 && o.mode == MODE_SERVERINFO,
+       "-S is --serverinfo (as in msmtp)");
+    cli_free(&o);
 }
 
 static void test_modes(void)

@@ -1,0 +1,492 @@
+#include "config.h"
+
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "util.h"
+
+struct tls_state {
+    gnutls_session_t session;
+    gnutls_certificate_credentials_t cred;
+    int last_error; /* the GnuTLS error behind the last EPROTO */
+};
+
+/* ---- the TLS transport ------------------------------------------------ */
+
+static ssize_t tls_io_result(struct conn *c, ssize_t r, short *want)
+{
+    struct tls_state *t = c->tp_state;
+    if (r >= 0)
+        return r;
+    if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+        *want = gnutls_record_get_direction(t->session) ? POLLOUT : POLLIN;
+        errno = EAGAIN;
+        return -1;
+    }
+    /* A server that closes without close_notify: SMTP replies say
+     * themselves where they end, so this is just the end of the stream. */
+    if (r == GNUTLS_E_PREMATURE_TERMINATION)
+        return 0;
+    t->last_error = (int)r;
+    errno = EPROTO;
+    return -1;
+}
+
+static ssize_t tls_read(struct conn *c, void *buf, size_t n, short *want)
+{
+    struct tls_state *t = c->tp_state;
+    return tls_io_result(c, gnutls_record_recv(t->session, buf, n), want);
+}
+
+static ssize_t tls_write(struct conn *c, const void *buf, size_t n, short *want)
+{
+    struct tls_state *t = c->tp_state;
+    return tls_io_result(c, gnutls_record_send(t->session, buf, n), want);
+}
+
+static size_t tls_pending(const struct conn *c)
+{
+    const struct tls_state *t = c->tp_state;
+    return gnutls_record_check_pending(t->session);
+}
+
+static const char *tls_error_text(const struct conn *c)
+{
+    const struct tls_state *t = c->tp_state;
+    return t->last_error ? gnutls_strerror(t->last_error) : NULL;
+}
+
+static void free_state(struct tls_state *t)
+{
+    if (!t)
+        return;
+    if (t->session)
+        gnutls_deinit(t->session);
+    if (t->cred)
+        gnutls_certificate_free_credentials(t->cred);
+    free(t);
+}
+
+static void tls_close(struct conn *c)
+{
+    struct tls_state *t = c->tp_state;
+    /* One non-blocking attempt at close_notify; the socket closes anyway. */
+    gnutls_bye(t->session, GNUTLS_SHUT_WR);
+    free_state(t);
+}
+
+static const struct transport tls_transport = {
+    .name = "tls",
+    .read = tls_read,
+    .write = tls_write,
+    .pending = tls_pending,
+    .error_text = tls_error_text,
+    .close = tls_close,
+};
+
+/* ---- certificate facts -------------------------------------------------- */
+
+void tls_format_time(time_t t, char *buf, size_t cap)
+{
+    struct tm tm;
+    if (t == (time_t)-1 || !gmtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        snprintf(buf, cap, "(unknown)");
+}
+
+static void fingerprint(gnutls_x509_crt_t crt, gnutls_digest_algorithm_t alg, char *out,
+                        size_t cap)
+{
+    unsigned char digest[64];
+    size_t len = sizeof digest;
+    out[0] = '\0';
+    if (gnutls_x509_crt_get_fingerprint(crt, alg, digest, &len) < 0)
+        return;
+    size_t pos = 0;
+    for (size_t i = 0; i < len && pos + 3 < cap; i++)
+        pos += (size_t)snprintf(out + pos, cap - pos, "%s%02X", i ? ":" : "", digest[i]);
+}
+
+static void dn_text(int (*get)(gnutls_x509_crt_t, gnutls_datum_t *, unsigned),
+                    gnutls_x509_crt_t crt, char *out, size_t cap)
+{
+    gnutls_datum_t d = {NULL, 0};
+    if (get(crt, &d, 0) < 0) {
+        snprintf(out, cap, "(unknown)");
+        return;
+    }
+    sanitize_text(out, cap, (const char *)d.data, d.size);
+    gnutls_free(d.data);
+}
+
+/* Append to a string, keeping what fits. */
+static void appendf(char *out, size_t cap, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static void appendf(char *out, size_t cap, const char *fmt, ...)
+{
+    size_t n = strlen(out);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out + n, cap - n, fmt, ap);
+    va_end(ap);
+}
+
+static void append_name(char *out, size_t cap, const char *name)
+{
+    appendf(out, cap, "%s%s", *out ? ", " : "", name);
+}
+
+/* The names a certificate is valid for: its subjectAltName DNS names and
+ * IP addresses, or its common name when it has none. */
+static void cert_names(gnutls_x509_crt_t crt, char *out, size_t cap)
+{
+    out[0] = '\0';
+    for (unsigned i = 0;; i++) {
+        char buf[256];
+        size_t len = sizeof buf - 1;
+        int type = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &len, NULL);
+        if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+            break;
+        if (type == GNUTLS_SAN_DNSNAME) {
+            char clean[256];
+            sanitize_text(clean, sizeof clean, buf, len);
+            append_name(out, cap, clean);
+        } else if (type == GNUTLS_SAN_IPADDRESS && (len == 4 || len == 16)) {
+            char addr[INET6_ADDRSTRLEN];
+            if (inet_ntop(len == 4 ? AF_INET : AF_INET6, buf, addr, sizeof addr))
+                append_name(out, cap, addr);
+        }
+    }
+    if (!out[0]) {
+        char cn[256];
+        size_t len = sizeof cn - 1;
+        if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &len) >= 0) {
+            char clean[256];
+            sanitize_text(clean, sizeof clean, cn, len);
+            append_name(out, cap, clean);
+        }
+    }
+    if (!out[0])
+        snprintf(out, cap, "(no names)");
+}
+
+static void describe_cert(gnutls_x509_crt_t crt, struct tls_cert_info *ci)
+{
+    dn_text(gnutls_x509_crt_get_dn3, crt, ci->subject, sizeof ci->subject);
+    dn_text(gnutls_x509_crt_get_issuer_dn3, crt, ci->issuer, sizeof ci->issuer);
+    cert_names(crt, ci->names, sizeof ci->names);
+    ci->not_before = gnutls_x509_crt_get_activation_time(crt);
+    ci->not_after = gnutls_x509_crt_get_expiration_time(crt);
+    fingerprint(crt, GNUTLS_DIG_SHA256, ci->sha256, sizeof ci->sha256);
+    fingerprint(crt, GNUTLS_DIG_SHA1, ci->sha1, sizeof ci->sha1);
+}
+
+/* Certificate 'i' of the chain the server sent (0: its own). */
+static int peer_cert(gnutls_session_t s, unsigned i, gnutls_x509_crt_t *crt)
+{
+    unsigned n = 0;
+    const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
+    if (!chain || i >= n || gnutls_x509_crt_init(crt) < 0)
+        return -1;
+    if (gnutls_x509_crt_import(*crt, &chain[i], GNUTLS_X509_FMT_DER) < 0) {
+        gnutls_x509_crt_deinit(*crt);
+        return -1;
+    }
+    return 0;
+}
+
+static void debug_chain(gnutls_session_t s)
+{
+    unsigned n = 0;
+    gnutls_certificate_get_peers(s, &n);
+    char *desc = gnutls_session_get_desc(s);
+    debug_note("TLS session: %s", desc ? desc : "(unknown)");
+    gnutls_free(desc);
+    for (unsigned i = 0; i < n; i++) {
+        gnutls_x509_crt_t crt;
+        if (peer_cert(s, i, &crt) < 0)
+            continue;
+        struct tls_cert_info ci;
+        describe_cert(crt, &ci);
+        gnutls_x509_crt_deinit(crt);
+        char from[40], until[40];
+        tls_format_time(ci.not_before, from, sizeof from);
+        tls_format_time(ci.not_after, until, sizeof until);
+        debug_note("TLS certificate %u of %u: subject %s; issuer %s; valid %s to %s; "
+                   "SHA-256 %s", i + 1, n, ci.subject, ci.issuer, from, until, ci.sha256);
+    }
+}
+
+/* ---- verification --------------------------------------------------------- */
+
+/* Pinning: the server's certificate must have exactly this fingerprint.
+ * Its length says the digest (msmtp accepts all three). */
+static int check_fingerprint(gnutls_x509_crt_t crt, const char *want, const char *sha256,
+                             struct error *err)
+{
+    size_t bytes = (strlen(want) + 1) / 3;
+    gnutls_digest_algorithm_t alg = bytes == 32   ? GNUTLS_DIG_SHA256
+                                    : bytes == 20 ? GNUTLS_DIG_SHA1
+                                                  : GNUTLS_DIG_MD5;
+    char have[TLS_FPR_MAX];
+    fingerprint(crt, alg, have, sizeof have);
+    if (strcasecmp(have, want) == 0)
+        return 0;
+    return err_set(err, ERR_TLS,
+                   "the server's certificate does not match tls_fingerprint (it is someone "
+                   "else, or the certificate was replaced); its SHA-256 fingerprint is %s: "
+                   "if you have checked that this is the right server, put that in "
+                   "tls_fingerprint", sha256);
+}
+
+/* What each GnuTLS verification flag means, for a person. */
+static void explain_status(unsigned status, const struct tls_cert_info *ci, const char *host,
+                           char *out, size_t cap)
+{
+    char when[40];
+    out[0] = '\0';
+    if (status & GNUTLS_CERT_EXPIRED) {
+        tls_format_time(ci->not_after, when, sizeof when);
+        appendf(out, cap, "it expired on %s; ", when);
+    }
+    if (status & GNUTLS_CERT_NOT_ACTIVATED) {
+        tls_format_time(ci->not_before, when, sizeof when);
+        appendf(out, cap, "it is not valid before %s; ", when);
+    }
+    if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+        appendf(out, cap, "it is issued by an unknown authority (%s); ", ci->issuer);
+    if (status & GNUTLS_CERT_SIGNER_NOT_CA)
+        appendf(out, cap, "its issuer (%s) is not a certificate authority; ", ci->issuer);
+    if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+        appendf(out, cap, "it is for %s, not for %s; ", ci->names, host);
+    if (status & GNUTLS_CERT_REVOKED)
+        appendf(out, cap, "it has been revoked; ");
+    if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
+        appendf(out, cap, "it is signed with an insecure algorithm; ");
+    if (status & GNUTLS_CERT_SIGNATURE_FAILURE)
+        appendf(out, cap, "its signature is not valid; ");
+    if (!out[0]) {
+        gnutls_datum_t d = {NULL, 0};
+        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &d, 0) >= 0) {
+            sanitize_text(out, cap, (const char *)d.data, d.size);
+            gnutls_free(d.data);
+            appendf(out, cap, "; ");
+        }
+    }
+    size_t n = strlen(out);
+    if (n >= 2)
+        out[n - 2] = '\0'; /* the last "; " */
+}
+
+static int verify_server(gnutls_session_t s, const struct tls_params *p, struct error *err)
+{
+    gnutls_x509_crt_t crt;
+    if (peer_cert(s, 0, &crt) < 0)
+        return err_set(err, ERR_TLS, "the server sent no usable certificate");
+    struct tls_cert_info ci;
+    describe_cert(crt, &ci);
+    int r = 0;
+    if (p->fingerprint) {
+        r = check_fingerprint(crt, p->fingerprint, ci.sha256, err);
+    } else if (p->certcheck) {
+        unsigned status = 0;
+        int rc = gnutls_certificate_verify_peers3(s, p->host, &status);
+        if (rc < 0) {
+            r = err_set(err, ERR_TLS, "cannot verify the server's certificate: %s",
+                        gnutls_strerror(rc));
+        } else if (status != 0) {
+            char why[ERR_TEXT_MAX / 2];
+            explain_status(status, &ci, p->host, why, sizeof why);
+            const char *also = (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+                                   ? " (or, if another of its names is right, use it as "
+                                     "host or tls_host_override)"
+                               : (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
+                                   ? " (or name its CA certificate in tls_trust_file)"
+                               : (status & GNUTLS_CERT_NOT_ACTIVATED)
+                                   ? " (but first check that this machine's clock is right)"
+                                   : "";
+            r = err_set(err, ERR_TLS,
+                        "the server's certificate is not trusted: %s. If you are sure this is "
+                        "the right server, pin its certificate with 'tls_fingerprint %s'%s",
+                        why, ci.sha256, also);
+        }
+    }
+    gnutls_x509_crt_deinit(crt);
+    return r;
+}
+
+/* ---- setting up -------------------------------------------------------- */
+
+static int gnutls_failed(struct error *err, enum err_class cls, int rc, const char *what)
+{
+    return err_set(err, cls, "%s: %s", what, gnutls_strerror(rc));
+}
+
+/* Only what verification needs is loaded: the system store costs time at
+ * every start, so it is read only when nothing more specific is given. */
+static int load_credentials(struct tls_state *t, const struct tls_params *p, struct error *err)
+{
+    int rc = gnutls_certificate_allocate_credentials(&t->cred);
+    if (rc < 0)
+        return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
+    bool need_trust = p->certcheck && !p->fingerprint;
+    if (need_trust && !p->trust_file)
+        return err_set(err, ERR_CONFIG, "tls_trust_file is empty, so the server cannot be "
+                                        "verified: set it (or 'system'), or tls_fingerprint");
+    if (need_trust && strcmp(p->trust_file, "system") == 0) {
+        rc = gnutls_certificate_set_x509_system_trust(t->cred);
+        if (rc < 0)
+            return gnutls_failed(err, ERR_CONFIG, rc, "cannot load the system's trusted CAs");
+        if (rc == 0)
+            return err_set(err, ERR_CONFIG, "the system has no trusted CA certificates "
+                                            "(install ca-certificates, or set tls_trust_file)");
+        debug_note("TLS trust: the system store (%d certificates)", rc);
+    } else if (need_trust) {
+        rc = gnutls_certificate_set_x509_trust_file(t->cred, p->trust_file, GNUTLS_X509_FMT_PEM);
+        if (rc < 0)
+            return err_set(err, ERR_CONFIG, "tls_trust_file %s: %s", p->trust_file,
+                           gnutls_strerror(rc));
+        if (rc == 0)
+            return err_set(err, ERR_CONFIG, "tls_trust_file %s: no certificates in it",
+                           p->trust_file);
+        debug_note("TLS trust: %s (%d certificates)", p->trust_file, rc);
+    } else {
+        debug_note("TLS trust: %s", p->fingerprint ? "the pinned tls_fingerprint only"
+                                                   : "none (tls_certcheck off)");
+    }
+    if (need_trust && p->crl_file) {
+        rc = gnutls_certificate_set_x509_crl_file(t->cred, p->crl_file, GNUTLS_X509_FMT_PEM);
+        if (rc < 0)
+            return err_set(err, ERR_CONFIG, "tls_crl_file %s: %s", p->crl_file,
+                           gnutls_strerror(rc));
+    }
+    if (p->cert_file || p->key_file) {
+        if (!p->cert_file || !p->key_file)
+            return err_set(err, ERR_CONFIG,
+                           "a client certificate needs both tls_cert_file and tls_key_file");
+        rc = gnutls_certificate_set_x509_key_file(t->cred, p->cert_file, p->key_file,
+                                                  GNUTLS_X509_FMT_PEM);
+        if (rc < 0)
+            return err_set(err, ERR_CONFIG, "tls_cert_file %s / tls_key_file %s: %s",
+                           p->cert_file, p->key_file, gnutls_strerror(rc));
+    }
+    return 0;
+}
+
+static bool is_ip_literal(const char *host)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+static int new_session(struct tls_state *t, int fd, const struct tls_params *p,
+                       struct error *err)
+{
+    int rc = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+    if (rc < 0)
+        return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
+    if (p->priorities) {
+        const char *where = NULL;
+        rc = gnutls_priority_set_direct(t->session, p->priorities, &where);
+        if (rc < 0)
+            return err_set(err, ERR_CONFIG, "tls_priorities '%s': %s%s%s", p->priorities,
+                           gnutls_strerror(rc), where ? " at " : "", where ? where : "");
+    } else if ((rc = gnutls_set_default_priority(t->session)) < 0) {
+        return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
+    }
+    rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
+    if (rc < 0)
+        return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
+    /* RFC 6066: server names only, never address literals. */
+    if (!is_ip_literal(p->host)) {
+        rc = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, p->host, strlen(p->host));
+        if (rc < 0)
+            return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS (server name)");
+    }
+    if (p->min_dh_prime_bits > 0)
+        gnutls_dh_set_prime_bits(t->session, (unsigned)p->min_dh_prime_bits);
+    gnutls_transport_set_int(t->session, fd);
+    return 0;
+}
+
+static int handshake(struct conn *c, gnutls_session_t s, struct error *err)
+{
+    conn_arm_deadline(c);
+    for (;;) {
+        int rc = gnutls_handshake(s);
+        if (rc == GNUTLS_E_SUCCESS)
+            return 0;
+        if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+            short want = gnutls_record_get_direction(s) ? POLLOUT : POLLIN;
+            if (conn_wait(c, want, err) < 0) {
+                err_prefix(err, "TLS handshake: ");
+                return -1;
+            }
+            continue;
+        }
+        if (!gnutls_error_is_fatal(rc))
+            continue;
+        if (rc == GNUTLS_E_PREMATURE_TERMINATION || rc == GNUTLS_E_PUSH_ERROR ||
+            rc == GNUTLS_E_PULL_ERROR)
+            return err_set(err, ERR_TEMPORARY, "TLS handshake: the connection was closed (%s)",
+                           gnutls_strerror(rc));
+        const char *alert = NULL;
+        if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED)
+            alert = gnutls_alert_get_name(gnutls_alert_get(s));
+        return err_set(err, ERR_TLS, "TLS handshake failed: %s%s%s", gnutls_strerror(rc),
+                       alert ? ": " : "", alert ? alert : "");
+    }
+}
+
+int tls_start(struct conn *c, const struct tls_params *p, struct error *err)
+{
+    struct tls_state *t = xcalloc(1, sizeof *t);
+    debug_note("TLS handshake: server name %s%s, priorities %s%s", p->host,
+               is_ip_literal(p->host) ? " (an address: no SNI)" : " (sent as SNI)",
+               p->priorities ? p->priorities : "(GnuTLS defaults)",
+               p->cert_file ? ", with a client certificate" : "");
+    if (load_credentials(t, p, err) < 0 || new_session(t, c->fd, p, err) < 0 ||
+        handshake(c, t->session, err) < 0) {
+        free_state(t);
+        return -1;
+    }
+    if (debug_enabled)
+        debug_chain(t->session);
+    if (verify_server(t->session, p, err) < 0) {
+        free_state(t);
+        return -1;
+    }
+    conn_set_transport(c, &tls_transport, t);
+    return 0;
+}
+
+bool tls_get_info(const struct conn *c, struct tls_info *info)
+{
+    if (c->tp != &tls_transport)
+        return false;
+    const struct tls_state *t = c->tp_state;
+    memset(info, 0, sizeof *info);
+    const char *proto = gnutls_protocol_get_name(gnutls_protocol_get_version(t->session));
+    const char *cipher = gnutls_cipher_get_name(gnutls_cipher_get(t->session));
+    snprintf(info->protocol, sizeof info->protocol, "%s", proto ? proto : "(unknown)");
+    snprintf(info->cipher, sizeof info->cipher, "%s", cipher ? cipher : "(unknown)");
+    char *desc = gnutls_session_get_desc(t->session);
+    snprintf(info->description, sizeof info->description, "%s", desc ? desc : "");
+    gnutls_free(desc);
+    gnutls_certificate_get_peers(t->session, &info->chain_length);
+    gnutls_x509_crt_t crt;
+    if (peer_cert(t->session, 0, &crt) == 0) {
+        describe_cert(crt, &info->cert);
+        gnutls_x509_crt_deinit(crt);
+    }
+    return true;
+}

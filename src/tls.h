@@ -1,0 +1,57 @@
+/* TLS with GnuTLS over an open connection: the handshake, the check of the
+ * server's identity (trust store, fingerprint pinning), and the facts that
+ * --serverinfo and --debug show. */
+#ifndef OUTPOST_TLS_H
+#define OUTPOST_TLS_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "conn.h"
+#include "error.h"
+
+struct tls_params {
+    const char *host;          /* the name to verify and to send as SNI */
+    bool certcheck;            /* tls_certcheck */
+    const char *trust_file;    /* PEM file of CAs, "system", or NULL: none */
+    const char *crl_file;      /* or NULL */
+    const char *fingerprint;   /* "AB:CD:..." (MD5, SHA-1 or SHA-256) or NULL */
+    const char *cert_file;     /* client certificate and key, or NULL */
+    const char *key_file;
+    const char *priorities;    /* GnuTLS priority string, or NULL */
+    long min_dh_prime_bits;    /* 0: GnuTLS's default */
+};
+
+#define TLS_FPR_MAX 97 /* SHA-256 as 32 colon-separated hex pairs, and NUL */
+
+struct tls_cert_info {
+    char subject[512];
+    char issuer[512];
+    char names[512];           /* DNS names and addresses it is valid for */
+    time_t not_before, not_after;
+    char sha256[TLS_FPR_MAX];
+    char sha1[TLS_FPR_MAX];
+};
+
+struct tls_info {
+    char protocol[32];         /* "TLS1.3" */
+    char cipher[64];           /* "AES-256-GCM" */
+    char description[192];     /* GnuTLS's one-line summary of the session */
+    struct tls_cert_info cert; /* the server's own certificate */
+    unsigned chain_length;
+};
+
+/* Handshake on the connection's socket within its timeout, verify the
+ * server as 'p' says, and switch the connection to TLS. On failure the
+ * connection must be closed: ERR_TLS (handshake or verification, with a
+ * message saying what to do), ERR_CONFIG (a file or priority string in the
+ * configuration is unusable), ERR_TEMPORARY (timeout, connection lost). */
+int tls_start(struct conn *c, const struct tls_params *p, struct error *err);
+
+/* Facts about the connection's TLS session; false when it has none. */
+bool tls_get_info(const struct conn *c, struct tls_info *info);
+
+/* "2026-11-22 10:00:00 UTC" */
+void tls_format_time(time_t t, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,93 @@
+#!/bin/bash
+# Against a real Postfix (with Dovecot SASL) on loopback: STARTTLS on the
+# submission port (TLS required there), implicit TLS on the smtps port,
+# each message checked byte for byte in the Maildir it was delivered to.
+. "$srcdir/tests/lib.sh"
+. "$srcdir/tests/interop/mta.sh"
+need_mta
+
+PKI="$T/pki"
+sh "$srcdir/tests/tools/mkcerts.sh" "$PKI" || skip_all "could not make test certificates"
+chmod 755 "$PKI"
+chmod 644 "$PKI"/*.pem
+start_mta "$PKI"
+
+# A message with what usually goes wrong: leading dots, a lone dot, 8-bit
+# text, a long line, and no newline at the end.
+{
+    printf 'From: Sender <sender@example.com>\nTo: rcpt@example.test\n'
+    printf 'Subject: interop\nDate: Sun, 22 Nov 2026 10:00:00 +0000\n'
+    printf 'Message-ID: <interop-%s@example.com>\nMIME-Version: 1.0\n' "$$"
+    printf 'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'
+    printf '.leading dot\n..two dots\n.\nafter a lone dot\ncaf\303\251\n'
+    head -c 900 /dev/zero | tr '\0' x
+    printf '\nlast line without newline'
+} >"$T/msg"
+# What a Maildir holds: the message with LF line ends, and a newline added
+# at the end (SMTP cannot carry a message that does not end in one).
+{ cat "$T/msg"; echo; } >"$T/expected"
+
+account() { # account NAME PORT STARTTLS(on|off)
+    printf 'account %s\nhost localhost\nport %s\nfrom sender@example.com\ntimeout 20\n' "$1" "$2"
+    printf 'tls on\ntls_starttls %s\ntls_trust_file %s\n\n' "$3" "$PKI/ca.pem"
+}
+{
+    account submission "$SUBMISSION_PORT" on
+    account smtps "$SMTPS_PORT" off
+    printf 'account default : submission\n'
+} >"$HOME/.outpostrc"
+chmod 600 "$HOME/.outpostrc"
+
+# delivered_as_sent FILE: FILE ends with exactly the expected message, and
+# what comes before it is only Postfix's trace headers.
+delivered_as_sent() {
+    local size
+    size=$(stat -c %s "$T/expected")
+    if ! tail -c "$size" "$1" | cmp -s - "$T/expected"; then
+        echo "#   the delivered message differs from what was sent:"
+        diff <(tail -c "$size" "$1") "$T/expected" | head -10 | sed 's/^/#   /'
+        return 1
+    fi
+    head -c "-$size" "$1" | grep -vE '^(Return-Path|Delivered-To|X-Original-To|Received):|^[[:space:]]' |
+        sed 's/^/#   unexpected: /' | grep . && return 1
+    return 0
+}
+
+run_outpost -a submission -oi rcpt@example.test <"$T/msg"
+is "$RC" 0 "Postfix submission port, STARTTLS: accepted"
+[ "$RC" -eq 0 ] || diag "$ERR"
+check "STARTTLS: delivered to the Maildir" wait_for_mail 1
+check "STARTTLS: the delivered message is byte for byte what was sent" \
+    delivered_as_sent "$(mailbox_files | sed -n 1p)"
+check "STARTTLS: Postfix logged a TLS connection from outpost" \
+    grep -q 'postfix/submission/smtpd.*TLS connection established' "$T/postfix/maillog"
+
+run_outpost -a smtps -oi rcpt@example.test <"$T/msg"
+is "$RC" 0 "Postfix smtps port, implicit TLS: accepted"
+[ "$RC" -eq 0 ] || diag "$ERR"
+check "implicit TLS: delivered to the Maildir" wait_for_mail 2
+check "implicit TLS: the delivered message is byte for byte what was sent" \
+    delivered_as_sent "$(mailbox_files | sed -n 2p)"
+
+run_outpost --serverinfo -a submission
+is "$RC" 0 "--serverinfo against Postfix"
+check "--serverinfo: Postfix's greeting" grep -q 'greeting: 220 mta.example.test ESMTP Postfix' "$OUT"
+check "--serverinfo: no AUTH before TLS (smtpd_tls_auth_only)" grep -qx 'AUTH mechanisms before TLS: (none)' "$OUT"
+check "--serverinfo: Dovecot's mechanisms after TLS" grep -qx 'AUTH mechanisms after TLS: PLAIN LOGIN' "$OUT"
+check "--serverinfo: the certificate" grep -q 'issuer: CN=outpost test CA' "$OUT"
+
+# Postfix requires TLS on the submission port: without it, it refuses MAIL.
+write_config "$T/plain.rc" "account default" "host localhost" "port $SUBMISSION_PORT" \
+    "from sender@example.com" "tls off"
+run_outpost -C "$T/plain.rc" -oi rcpt@example.test <"$T/msg"
+is "$RC" 69 "TLS off against Postfix's encrypt-only port: refused (exit 69)"
+check "TLS off: Postfix's words are reported" said "Must issue a STARTTLS command first"
+
+# A certificate for another name: outpost refuses to go on.
+write_config "$T/wrong.rc" "account default" "host 127.0.0.1" "port $SMTPS_PORT" \
+    "from sender@example.com" "tls on" "tls_starttls off" "tls_trust_file $PKI/other-ca.pem"
+run_outpost -C "$T/wrong.rc" -oi rcpt@example.test <"$T/msg"
+is "$RC" 69 "Postfix with a certificate from an untrusted CA: exit 69"
+check "untrusted CA: nothing more was delivered" test "$(mailbox_files | wc -l)" -eq 2
+
+done_testing
