@@ -3,12 +3,14 @@
 #   build:  compiler, autotools, pkg-config, GnuTLS, GNU SASL, libsecret
 #   tests:  the distribution's python3 (the scripted SMTP server uses only
 #           its standard library), certtool (test certificates), strace
-#           (start-up cost checks), Postfix + Dovecot (interop tests)
+#           (start-up cost checks), gnome-keyring, secret-tool and
+#           dbus-run-session (keyring tests), Postfix + Dovecot (interop)
 set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     gcc make autoconf automake pkg-config xz-utils \
     libgnutls28-dev libgsasl-dev libsecret-1-dev \
-    python3 gnutls-bin ca-certificates strace postfix dovecot-core >/dev/null
+    python3 gnutls-bin ca-certificates strace postfix dovecot-core \
+    gnome-keyring libsecret-tools dbus >/dev/null
 echo "install-deps: done"

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "account.h"
+#include "auth.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -178,12 +179,6 @@ static int p_header2(struct account *a, const struct field *f, const char *arg, 
     return p_named(a, f, arg, why, 1u << HDR_AUTO | 1u << HDR_OFF, "auto", "'auto' or 'off'");
 }
 
-static const char *const auth_mechanisms[] = {
-    "PLAIN",         "LOGIN",   "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS",
-    "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "GSSAPI", "NTLM", "EXTERNAL", "XOAUTH2",
-    "OAUTHBEARER",   NULL,
-};
-
 static int p_auth(struct account *a, const struct field *f, const char *arg, char **why)
 {
     if (is_on(arg)) {
@@ -194,13 +189,31 @@ static int p_auth(struct account *a, const struct field *f, const char *arg, cha
         store_str(a, f, NULL);
         return 0;
     }
-    for (int i = 0; auth_mechanisms[i]; i++) {
-        if (ascii_ieq(arg, auth_mechanisms[i])) {
-            store_str(a, f, xstrdup(auth_mechanisms[i]));
+    char *upper = xstrdup(arg);
+    for (char *c = upper; *c; c++)
+        if (*c >= 'a' && *c <= 'z')
+            *c = (char)(*c - 32);
+    if (auth_is_mechanism(upper)) {
+        store_str(a, f, upper);
+        return 0;
+    }
+    free(upper);
+    return invalid(why, f, arg, "'on', 'off' or a mechanism such as 'plain' or 'scram-sha-256'");
+}
+
+/* Which keyring entry holds the password: the SMTP one (msmtp's), or the
+ * incoming server's ("use the same settings as my incoming mail server"). */
+static int p_password_from(struct account *a, const struct field *f, const char *arg,
+                           char **why)
+{
+    static const char *const services[] = {"smtp", "imap", "pop3"};
+    for (size_t i = 0; i < ARRAY_LEN(services); i++) {
+        if (strcmp(arg, services[i]) == 0) {
+            store_str(a, f, xstrdup(arg));
             return 0;
         }
     }
-    return invalid(why, f, arg, "'on', 'off' or a mechanism such as 'plain' or 'scram-sha-256'");
+    return invalid(why, f, arg, "'smtp', 'imap' or 'pop3'");
 }
 
 static int p_trust_file(struct account *a, const struct field *f, const char *arg, char **why)
@@ -335,7 +348,7 @@ static int p_syslog(struct account *a, const struct field *f, const char *arg, c
 static const char *const protocol_names[] = {"smtp", "lmtp", NULL};
 static const char *const header_names[] = {"auto", "on", "off", NULL};
 
-static const char NOT_YET_AUTH[] = "authentication is not implemented yet";
+static const char NOT_YET_POP[] = "POP-before-SMTP is not implemented yet";
 static const char NOT_YET_NET[] = "this connection type is not implemented yet";
 static const char NOT_YET_HEADERS[] = "header rewriting is not implemented yet";
 static const char NOT_YET_DSN[] = "delivery status notifications are not implemented yet";
@@ -358,11 +371,13 @@ static const struct field fields[] = {
     {"timeout", LONG(timeout), p_timeout, false, "off", NULL, NULL},
     {"protocol", INT(protocol), p_protocol, false, NULL, protocol_names, NOT_YET_NET},
     {"domain", STR(domain), p_name, false, "(this machine's name)", NULL, NULL},
-    {"auth", STR(auth), p_auth, false, "off", NULL, NOT_YET_AUTH},
-    {"user", STR(user), p_text, false, NULL, NULL, NOT_YET_AUTH},
-    {"password", STR(password), p_text, true, NULL, NULL, NOT_YET_AUTH},
-    {"passwordeval", STR(passwordeval), p_text, false, NULL, NULL, NOT_YET_AUTH},
-    {"ntlmdomain", STR(ntlmdomain), p_text, false, NULL, NULL, NOT_YET_AUTH},
+    {"auth", STR(auth), p_auth, false, "off", NULL, NULL},
+    {"user", STR(user), p_text, false, NULL, NULL, NULL},
+    {"password", STR(password), p_text, true, NULL, NULL, NULL},
+    {"passwordeval", STR(passwordeval), p_text, false, NULL, NULL, NULL},
+    {"ntlmdomain", STR(ntlmdomain), p_text, false, NULL, NULL, NULL},
+    {"password_from", STR(password_from), p_password_from, false, NULL, NULL, NULL},
+    {"pop_before_smtp", STR(pop_before_smtp), p_text, false, NULL, NULL, NOT_YET_POP},
     {"tls", BOOL(tls), p_bool, false, NULL, NULL, NULL},
     {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL, NULL},
     {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL, NULL},
@@ -603,9 +618,8 @@ int account_finish(struct account *a, struct error *err)
 
 int account_check_supported(const struct account *a, struct error *err)
 {
-    if (a->auth)
-        return account_error(err, a,
-                             "authentication ('auth') is not supported by this version of outpost");
+    if (a->pop_before_smtp)
+        return account_error(err, a, "pop_before_smtp is not supported by this version of outpost");
     if (a->proxy_host)
         return account_error(err, a, "proxy_host is not supported by this version of outpost");
     if (a->socket)

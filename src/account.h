@@ -37,6 +37,8 @@ struct account {
     char *password;   /* secret */
     char *passwordeval;
     char *ntlmdomain;
+    char *password_from;   /* keyring service: "smtp" (NULL), "imap", "pop3" */
+    char *pop_before_smtp; /* HOST[:PORT] to log in to first, or NULL */
 
     /* TLS */
     bool tls;

@@ -87,6 +87,12 @@ static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
         o->mode = MODE_PRETEND;
     else if (strcmp(name, "serverinfo") == 0)
         o->mode = MODE_SERVERINFO;
+    else if (strcmp(name, "store-password") == 0)
+        o->mode = MODE_STORE_PASSWORD;
+    else if (strcmp(name, "forget-password") == 0)
+        o->mode = MODE_FORGET_PASSWORD;
+    else if (strcmp(name, "password-stdin") == 0)
+        o->password_stdin = true;
     else if (strcmp(name, "debug") == 0)
         o->debug = true;
     else if (strcmp(name, "read-recipients") == 0)
@@ -306,6 +312,9 @@ void cli_help(FILE *out)
           "Other options:\n"
           "  --pretend, -P     print the account that would be used, send nothing\n"
           "  --serverinfo, -S  connect and show what the server offers (TLS, AUTH...)\n"
+          "  --store-password  ask for the account's password, keep it in the keyring\n"
+          "                    (--password-stdin: read it from standard input)\n"
+          "  --forget-password remove the account's password from the keyring\n"
           "  --host=HOST       use no configuration file, only command-line settings\n"
           "  --COMMAND[=VALUE] any configuration command, e.g. --port=587 --tls=off\n"
           "  --version         version and compiled-in features\n"

@@ -18,6 +18,8 @@ enum cli_mode {
     MODE_QUEUE_LIST,  /* invoked as mailq, or -bp */
     MODE_QUEUE_FLUSH, /* -q */
     MODE_SERVERINFO,  /* --serverinfo, -S: what the server offers */
+    MODE_STORE_PASSWORD,  /* --store-password: into the keyring */
+    MODE_FORGET_PASSWORD, /* --forget-password: out of it */
 };
 
 /* A configuration command given as an option (--port=587, -N, -X...),
@@ -38,6 +40,7 @@ struct cli {
     const char *config_file; /* -C, --file */
     const char *account;   /* -a, --account */
     bool host_only;        /* --host: no configuration file at all */
+    bool password_stdin;   /* --password-stdin (with --store-password) */
     const char *envid;     /* -V: DSN envelope id */
     struct cli_setting *settings;
     size_t nsettings;

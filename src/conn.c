@@ -231,6 +231,11 @@ size_t conn_buffered(const struct conn *c)
     return (c->rlen - c->rpos) + c->tp->pending(c);
 }
 
+void conn_wipe_output(struct conn *c)
+{
+    secure_wipe(c->wbuf, sizeof c->wbuf);
+}
+
 void conn_close(struct conn *c)
 {
     if (c->tp && c->tp->close)

@@ -68,6 +68,9 @@ int conn_flush(struct conn *c, struct error *err);
  * waiting in the socket. */
 size_t conn_buffered(const struct conn *c);
 
+/* Overwrite the write buffer (after a secret went out through it). */
+void conn_wipe_output(struct conn *c);
+
 void conn_close(struct conn *c);
 
 #endif

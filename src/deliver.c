@@ -6,6 +6,7 @@
 
 #include "address.h"
 #include "log.h"
+#include "secret.h"
 #include "util.h"
 
 static void report_refusal(void *ctx, const char *rcpt, const struct error *e)
@@ -35,6 +36,20 @@ static void tls_params_from(const struct account *a, struct tls_params *t)
     };
 }
 
+static int account_secret(void *ctx, char **out, struct error *err)
+{
+    const struct account *a = ctx;
+    struct secret_query q = {
+        .account = a->name,
+        .host = a->host,
+        .user = a->user,
+        .service = a->password_from,
+        .password = a->password,
+        .passwordeval = a->passwordeval,
+    };
+    return secret_get(&q, out, err);
+}
+
 int deliver_open_session(const struct account *a, struct session *s, struct error *err)
 {
     if (account_check_supported(a, err) < 0)
@@ -52,12 +67,23 @@ int deliver_open_session(const struct account *a, struct session *s, struct erro
     struct tls_params tls;
     tls_params_from(a, &tls);
     struct endpoint ep = {.host = a->host, .port = a->port, .tls = tls_mode(a)};
+    struct auth_params auth = {
+        .mechanism = a->auth,
+        .user = a->user,
+        .host = a->host,
+        .port = a->port,
+        .ntlmdomain = a->ntlmdomain,
+        .client_cert = a->tls_cert_file != NULL,
+        .secret = account_secret,
+        .secret_ctx = (void *)a,
+    };
     struct session_params params = {
         .domain = domain,
         .timeout_ms = (int)a->timeout * 1000,
         .source_ip = a->source_ip,
         .lmtp = a->protocol == PROTO_LMTP,
         .tls = &tls,
+        .auth = a->auth ? &auth : NULL,
     };
     int r = session_open(s, &ep, &params, err);
     free(domain);

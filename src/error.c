@@ -83,6 +83,7 @@ static const struct {
     {ERR_PERMISSION, EX_NOPERM},
     {ERR_CONFIG, EX_CONFIG},
     {ERR_TLS, EX_UNAVAILABLE},
+    {ERR_AUTH, EX_NOPERM},
 };
 
 int err_exit_code(enum err_class cls)

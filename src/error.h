@@ -22,6 +22,8 @@ enum err_class {
     ERR_PROTOCOL,    /* the server broke the protocol            -> 76 */
     ERR_PERMISSION,  /* not allowed                              -> 77 */
     ERR_CONFIG,      /* the configuration is wrong or unusable   -> 78 */
+    ERR_AUTH,        /* the server refused our credentials: no
+                        retry elsewhere (it could lock the account) -> 77 */
     ERR_TLS,         /* TLS failed, or the server's identity was
                         not verified (never retried without it) -> 69 */
 };

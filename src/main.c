@@ -17,6 +17,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "log.h"
+#include "secret.h"
 #include "serverinfo.h"
 #include "spool.h"
 #include "util.h"
@@ -179,6 +180,44 @@ static int serverinfo_mode(const struct cli *o, struct error *err)
     return r;
 }
 
+/* --store-password / --forget-password: the keyring entry that sending
+ * would look up for this account. */
+static int keyring_mode(const struct cli *o, struct error *err)
+{
+    struct account *a = choose_account(o, err);
+    if (!a)
+        return -1;
+    int r = 0;
+    if (!a->user) {
+        r = err_set(err, ERR_CONFIG, "account '%s' has no 'user': the keyring entry is "
+                                     "looked up by host, service and user", a->name);
+    } else {
+        struct secret_query q = {.account = a->name, .host = a->host, .user = a->user,
+                                 .service = a->password_from};
+        if (o->mode == MODE_FORGET_PASSWORD) {
+            r = secret_keyring_forget(&q, err);
+            if (r == 0)
+                printf("outpost: password for %s at %s removed from the keyring\n", a->user,
+                       a->host);
+        } else {
+            char *prompt = xasprintf("new password for %s at %s: ", a->user, a->host);
+            char *pw = NULL;
+            r = secret_read_new(prompt, o->password_stdin, &pw, err);
+            free(prompt);
+            if (r == 0 && !*pw)
+                r = err_set(err, ERR_USAGE, "empty password: nothing stored");
+            if (r == 0)
+                r = secret_keyring_store(&q, pw, err);
+            if (r == 0)
+                printf("outpost: password for %s at %s stored in the keyring\n", a->user,
+                       a->host);
+            secure_free(pw);
+        }
+    }
+    account_free(a);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     /* A closed connection must be an error we report, not a silent death. */
@@ -208,6 +247,10 @@ int main(int argc, char **argv)
         break;
     case MODE_SERVERINFO:
         r = serverinfo_mode(&o, &err);
+        break;
+    case MODE_STORE_PASSWORD:
+    case MODE_FORGET_PASSWORD:
+        r = keyring_mode(&o, &err);
         break;
     case MODE_SEND:
     case MODE_PRETEND:

@@ -58,6 +58,8 @@ int session_open(struct session *s, const struct endpoint *ep, const struct sess
         r = smtp_greeting(&s->smtp, err) < 0 || smtp_hello(&s->smtp, p->domain, err) < 0 ? -1 : 0;
     if (r == 0 && ep->tls == TLS_STARTTLS)
         r = upgrade_to_tls(s, ep, p, err);
+    if (r == 0 && p->auth)
+        r = auth_login(&s->smtp, p->auth, err);
     if (r < 0) {
         smtp_quit(&s->smtp);
         conn_close(&s->conn);

@@ -1,11 +1,12 @@
 /* The one way to open an SMTP session to one endpoint: connect, greeting,
- * EHLO (and, as they arrive, TLS and AUTH). Sending, queue flushing,
+ * EHLO, STARTTLS, EHLO again, AUTH. Sending, queue flushing,
  * --serverinfo and --check all start here. */
 #ifndef OUTPOST_SESSION_H
 #define OUTPOST_SESSION_H
 
 #include <stdbool.h>
 
+#include "auth.h"
 #include "conn.h"
 #include "error.h"
 #include "smtp.h"
@@ -25,6 +26,7 @@ struct session_params {
     const char *source_ip;  /* or NULL */
     bool lmtp;
     const struct tls_params *tls; /* how to verify the server, with TLS */
+    const struct auth_params *auth; /* or NULL: no AUTH */
 };
 
 struct session {

@@ -24,6 +24,7 @@ enum step {
     STEP_HELLO,
     STEP_HELO,
     STEP_STARTTLS,
+    STEP_AUTH,
     STEP_MAIL,
     STEP_RCPT,
     STEP_DATA,
@@ -37,6 +38,7 @@ static const char *const step_names[] = {
     [STEP_HELLO] = "the reply to EHLO",
     [STEP_HELO] = "the reply to HELO",
     [STEP_STARTTLS] = "the reply to STARTTLS",
+    [STEP_AUTH] = "the reply to AUTH",
     [STEP_MAIL] = "the reply to MAIL FROM",
     [STEP_RCPT] = "the reply to RCPT TO",
     [STEP_DATA] = "the reply to DATA",
@@ -205,6 +207,44 @@ int smtp_starttls(struct smtp *s, struct error *err)
     if (err->cls == ERR_PERMANENT || err->cls == ERR_PROTOCOL)
         err->cls = ERR_TLS;
     return -1;
+}
+
+/* The first line of a reply, raw (a SASL challenge is base64). */
+struct first_line {
+    char *buf;
+    size_t cap;
+};
+
+static void take_first_line(void *ctx, unsigned index, const char *text, size_t len)
+{
+    struct first_line *f = ctx;
+    if (index != 0)
+        return;
+    size_t n = len < f->cap - 1 ? len : f->cap - 1;
+    memcpy(f->buf, text, n);
+    f->buf[n] = '\0';
+}
+
+int smtp_auth_exchange(struct smtp *s, const char *line, size_t redact_from, char *challenge,
+                       size_t cap, struct error *err)
+{
+    size_t n = strlen(line);
+    if (memchr(line, '\r', n) || memchr(line, '\n', n))
+        return err_set(err, ERR_SOFTWARE, "refusing to send a command containing a line break");
+    debug_sent(line, n, redact_from);
+    int r = conn_write(s->conn, line, n, err);
+    if (r == 0)
+        r = conn_write(s->conn, "\r\n", 2, err);
+    if (r == 0)
+        r = conn_flush(s->conn, err);
+    conn_wipe_output(s->conn); /* the line may hold a password */
+    if (r < 0) {
+        s->broken = true;
+        return -1;
+    }
+    struct first_line f = {challenge, cap};
+    challenge[0] = '\0';
+    return read_reply(s, STEP_AUTH, take_first_line, &f, err);
 }
 
 static void reset_transaction(struct smtp *s)

@@ -36,6 +36,12 @@ int smtp_hello(struct smtp *s, const char *domain, struct error *err);
  * goes out in plaintext. */
 int smtp_starttls(struct smtp *s, struct error *err);
 
+/* One step of AUTH: send 'line' (shown in the transcript only up to
+ * 'redact_from'; the write buffer is wiped after it leaves) and read the
+ * reply into s->reply, with its first line's raw text in 'challenge'. */
+int smtp_auth_exchange(struct smtp *s, const char *line, size_t redact_from, char *challenge,
+                       size_t cap, struct error *err);
+
 /* Called once per refused recipient, with the server's words in 'e'. */
 typedef void (*smtp_refusal_fn)(void *ctx, const char *rcpt, const struct error *e);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "log.h"
 #include "util.h"
 
@@ -467,6 +468,22 @@ int tls_start(struct conn *c, const struct tls_params *p, struct error *err)
     }
     conn_set_transport(c, &tls_transport, t);
     return 0;
+}
+
+char *tls_channel_binding(const struct conn *c, bool *exporter)
+{
+    if (c->tp != &tls_transport)
+        return NULL;
+    const struct tls_state *t = c->tp_state;
+    *exporter = gnutls_protocol_get_version(t->session) == GNUTLS_TLS1_3;
+    gnutls_datum_t cb = {NULL, 0};
+    if (gnutls_session_channel_binding(t->session,
+                                       *exporter ? GNUTLS_CB_TLS_EXPORTER : GNUTLS_CB_TLS_UNIQUE,
+                                       &cb) < 0)
+        return NULL;
+    char *b64 = base64_encode(cb.data, cb.size);
+    gnutls_free(cb.data);
+    return b64;
 }
 
 bool tls_get_info(const struct conn *c, struct tls_info *info)

@@ -51,6 +51,11 @@ int tls_start(struct conn *c, const struct tls_params *p, struct error *err);
 /* Facts about the connection's TLS session; false when it has none. */
 bool tls_get_info(const struct conn *c, struct tls_info *info);
 
+/* Channel binding data for SCRAM-*-PLUS, base64: "tls-exporter" (RFC 9266)
+ * under TLS 1.3, "tls-unique" (RFC 5929) under TLS 1.2. NULL when the
+ * connection has no TLS or GnuTLS cannot give it; *exporter says which. */
+char *tls_channel_binding(const struct conn *c, bool *exporter);
+
 /* "2026-11-22 10:00:00 UTC" */
 void tls_format_time(time_t t, char *buf, size_t cap);
 

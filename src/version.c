@@ -10,20 +10,23 @@
 #include <libsecret/secret.h>
 #endif
 
+#include "auth.h"
 #include "conf.h"
 
 void print_version(FILE *out)
 {
     fprintf(out, "outpost version %s\n", PACKAGE_VERSION);
     fprintf(out, "Platform: %s\n", PLATFORM);
-    fprintf(out, "TLS/SSL library: GnuTLS %s (TLS not used yet by this version)\n",
-            gnutls_check_version(NULL));
+    fprintf(out, "TLS/SSL library: GnuTLS %s\n", gnutls_check_version(NULL));
 #ifdef HAVE_GSASL
     fprintf(out, "Authentication library: GNU SASL %s\n", gsasl_check_version(NULL));
 #else
-    fprintf(out, "Authentication library: none (built without libgsasl)\n");
+    fprintf(out, "Authentication library: none (built without libgsasl: only the "
+                 "mechanisms outpost has itself)\n");
 #endif
-    fprintf(out, "Supported authentication methods: none yet\n");
+    fprintf(out, "Supported authentication methods:\n    ");
+    auth_print_mechanisms(out);
+    fprintf(out, "\n");
 #ifdef HAVE_LIBSECRET
     fprintf(out, "Keyring support: libsecret %d.%d.%d (Secret Service)\n", SECRET_MAJOR_VERSION,
             SECRET_MINOR_VERSION, SECRET_MICRO_VERSION);

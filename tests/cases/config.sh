@@ -38,7 +38,7 @@ is "$RC" 78 "group-readable file with a password: exit 78"
 chmod 600 "$T/pw.rc"
 run_outpost -C "$T/pw.rc" --pretend x@example.org
 is "$RC" 0 "private file with a password: accepted"
-check "--pretend shows the password as '*'" grep -q '^password = \*  ' "$OUT"
+check "--pretend shows the password as '*'" grep -qx 'password = \*' "$OUT"
 check "--pretend never prints the password" bash -c "! grep -q s3cret '$OUT' '$ERR'"
 
 write_config "$T/nopw.rc" "account default" "host 127.0.0.1" "port $PORT" "from a@example.com"
@@ -195,7 +195,7 @@ run_outpost -C "$T/msmtprc" -a full --pretend x@example.org
 is "$RC" 0 "a full msmtprc loads unchanged"
 [ "$RC" -eq 0 ] || diag "$ERR"
 check "inherited from the parent account" grep -qx 'passwordeval = echo app-password.*' "$OUT"
-check "eval replaced its line" grep -q '^user = from-eval ' "$OUT"
+check "eval replaced its line" grep -qx 'user = from-eval' "$OUT"
 check "quotes are removed" grep -qx 'from = someone@gmail.com' "$OUT"
 check "~ is expanded in file names" grep -qx "tls_key_file = $HOME/key.pem" "$OUT"
 check "dsn_return headers is HDRS" grep -qx 'dsn_return = HDRS.*' "$OUT"
@@ -215,12 +215,15 @@ is "$RC" 0 "old spellings (tls_nocertcheck, keepbcc, connect_timeout...) work"
 
 # Settings this version cannot honour are refused, not silently weakened.
 sessions_before=$(ls "$DIR"/session-*.log | wc -l)
-run_outpost -C "$T/msmtprc" -a gmail -oi x@example.org <"$T/msg"
-is "$RC" 78 "auth on: refused rather than sent without authentication"
-check "auth on: says why" said "authentication ('auth') is not supported"
-write_config "$T/auth.rc" "account default" "host 127.0.0.1" "port $PORT" "from a@example.com" "auth on"
-run_outpost -C "$T/auth.rc" -oi x@example.org <"$T/msg"
-is "$RC" 78 "auth on: refused"
+write_config "$T/pop.rc" "account default" "host 127.0.0.1" "port $PORT" "from a@example.com" \
+    "pop_before_smtp 127.0.0.1:995"
+run_outpost -C "$T/pop.rc" -oi x@example.org <"$T/msg"
+is "$RC" 78 "pop_before_smtp: refused rather than skipped"
+check "pop_before_smtp: says why" said "pop_before_smtp is not supported"
+write_config "$T/proxy.rc" "account default" "host 127.0.0.1" "port $PORT" "from a@example.com" \
+    "proxy_host 127.0.0.1" "proxy_port 1080"
+run_outpost -C "$T/proxy.rc" -oi x@example.org <"$T/msg"
+is "$RC" 78 "proxy_host: refused rather than connecting directly"
 is "$(ls "$DIR"/session-*.log | wc -l)" "$sessions_before" "nothing was sent for refused settings"
 
 done_testing

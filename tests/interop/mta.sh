@@ -3,8 +3,9 @@
 # touched; both daemons are stopped by PID when the script exits.
 #
 #   need_mta             SKIP the whole script unless Postfix, Dovecot, root
-#   start_mta PKI_DIR    start both; sets SUBMISSION_PORT (STARTTLS
-#                        required), SMTPS_PORT (implicit TLS), MAILBOX (the
+#   start_mta PKI_DIR    start both; sets SUBMISSION_PORT (STARTTLS and
+#                        AUTH required), SMTPS_PORT (implicit TLS, AUTH
+#                        required), MAILBOX (the
 #                        Maildir that receives everything for @example.test)
 #                        and MTA_USER / MTA_PASSWORD (a Dovecot account)
 #   wait_for_mail N      wait until MAILBOX holds N messages (20 s at most)
@@ -64,7 +65,7 @@ log_path = $dc/log
 instance_name = outpost-test-$$
 protocols =
 ssl = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
 disable_plaintext_auth = no
 passdb {
   driver = passwd-file
@@ -121,9 +122,11 @@ CONF
 127.0.0.1:$SUBMISSION_PORT inet n - n - - smtpd
   -o syslog_name=postfix/submission
   -o smtpd_tls_security_level=encrypt
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
 127.0.0.1:$SMTPS_PORT inet n - n - - smtpd
   -o syslog_name=postfix/smtps
   -o smtpd_tls_wrappermode=yes
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n -  0 cleanup
 qmgr      unix  n - n 300 1 qmgr

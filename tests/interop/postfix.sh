@@ -1,7 +1,8 @@
 #!/bin/bash
 # Against a real Postfix (with Dovecot SASL) on loopback: STARTTLS on the
 # submission port (TLS required there), implicit TLS on the smtps port,
-# each message checked byte for byte in the Maildir it was delivered to.
+# both requiring AUTH, which Dovecot checks; each message is checked byte
+# for byte in the Maildir it was delivered to.
 . "$srcdir/tests/lib.sh"
 . "$srcdir/tests/interop/mta.sh"
 need_mta
@@ -29,7 +30,8 @@ start_mta "$PKI"
 
 account() { # account NAME PORT STARTTLS(on|off)
     printf 'account %s\nhost localhost\nport %s\nfrom sender@example.com\ntimeout 20\n' "$1" "$2"
-    printf 'tls on\ntls_starttls %s\ntls_trust_file %s\n\n' "$3" "$PKI/ca.pem"
+    printf 'tls on\ntls_starttls %s\ntls_trust_file %s\n' "$3" "$PKI/ca.pem"
+    printf 'auth on\nuser %s\npassword %s\n\n' "$MTA_USER" "$MTA_PASSWORD"
 }
 {
     account submission "$SUBMISSION_PORT" on
@@ -69,11 +71,43 @@ check "implicit TLS: delivered to the Maildir" wait_for_mail 2
 check "implicit TLS: the delivered message is byte for byte what was sent" \
     delivered_as_sent "$(mailbox_files | sed -n 2p)"
 
+# Every mechanism Dovecot offers, forced, on both ports.
+n=2
+for mech in PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256; do
+    for acct in submission smtps; do
+        run_outpost -a "$acct" --auth="$mech" -oi rcpt@example.test <"$T/msg"
+        is "$RC" 0 "Postfix + Dovecot, $acct, AUTH $mech: accepted"
+        [ "$RC" -eq 0 ] || diag "$ERR"
+        n=$((n + 1))
+    done
+done
+check "all of them delivered" wait_for_mail "$n"
+for mech in PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256; do
+    check "Postfix logged sasl_method=$mech for outpost's user" \
+        grep -q "sasl_method=$mech, sasl_username=$MTA_USER" "$T/postfix/maillog"
+done
+check "auth on chose SCRAM-SHA-256 (the strongest Dovecot offers)" \
+    test "$(grep -c "sasl_method=SCRAM-SHA-256," "$T/postfix/maillog")" -ge 4
+
+run_outpost -a submission --password=x -oi rcpt@example.test <"$T/msg"
+is "$RC" 64 "--password on the command line is refused"
+write_config "$T/wrongpw.rc" "account default" "host localhost" "port $SUBMISSION_PORT" \
+    "from sender@example.com" "tls on" "tls_trust_file $PKI/ca.pem" "auth on" \
+    "user $MTA_USER" "password wrong-$MTA_PASSWORD"
+run_outpost -C "$T/wrongpw.rc" -oi rcpt@example.test <"$T/msg"
+is "$RC" 77 "a wrong password against Dovecot: exit 77"
+check "wrong password: Postfix's words" said "(server said: 535 5.7.8 Error: authentication failed"
+write_config "$T/noauth.rc" "account default" "host localhost" "port $SUBMISSION_PORT" \
+    "from sender@example.com" "tls on" "tls_trust_file $PKI/ca.pem"
+run_outpost -C "$T/noauth.rc" -oi rcpt@example.test <"$T/msg"
+is "$RC" 69 "no AUTH where Postfix requires it: the recipient is refused (exit 69)"
+
 run_outpost --serverinfo -a submission
 is "$RC" 0 "--serverinfo against Postfix"
 check "--serverinfo: Postfix's greeting" grep -q 'greeting: 220 mta.example.test ESMTP Postfix' "$OUT"
 check "--serverinfo: no AUTH before TLS (smtpd_tls_auth_only)" grep -qx 'AUTH mechanisms before TLS: (none)' "$OUT"
-check "--serverinfo: Dovecot's mechanisms after TLS" grep -qx 'AUTH mechanisms after TLS: PLAIN LOGIN' "$OUT"
+check "--serverinfo: Dovecot's mechanisms after TLS" \
+    grep -qx 'AUTH mechanisms after TLS: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256' "$OUT"
 check "--serverinfo: the certificate" grep -q 'issuer: CN=outpost test CA' "$OUT"
 
 # Postfix requires TLS on the submission port: without it, it refuses MAIL.
@@ -88,6 +122,6 @@ write_config "$T/wrong.rc" "account default" "host 127.0.0.1" "port $SMTPS_PORT"
     "from sender@example.com" "tls on" "tls_starttls off" "tls_trust_file $PKI/other-ca.pem"
 run_outpost -C "$T/wrong.rc" -oi rcpt@example.test <"$T/msg"
 is "$RC" 69 "Postfix with a certificate from an untrusted CA: exit 69"
-check "untrusted CA: nothing more was delivered" test "$(mailbox_files | wc -l)" -eq 2
+check "untrusted CA: nothing more was delivered" test "$(mailbox_files | wc -l)" -eq "$n"
 
 done_testing

@@ -29,6 +29,13 @@ The script (JSON) may set:
                   "min_version": "TLSv1_2", "max_version": "TLSv1_3",
                   "advertise": false (do not offer STARTTLS, but accept it)}
                  With "starttls", EHLO offers STARTTLS until TLS is up.
+    "auth":      {"user": U, "password": P, "mechanisms": ["PLAIN", ...],
+                  "before_tls": false (offer AUTH before STARTTLS too),
+                  "bad_server_signature": false (SCRAM: prove a wrong key)}
+                 Mechanisms: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 and
+                 SCRAM-SHA-256-PLUS (tls-unique, so TLS 1.2 only), XOAUTH2
+                 and OAUTHBEARER (the password is the token). A success is
+                 logged as "-- authenticated as U with MECH".
     "faults":    a list of rules; the first that matches a step applies:
         {"at": STEP, "match": "substring of the command",
          "session": N, "times": K,
@@ -36,7 +43,9 @@ The script (JSON) may set:
          "raw": "bytes\\r\\n"                send exactly these bytes instead
          "action": "close" | "reset" | "stall" | "stall_noread",
          "handshake": true   (STARTTLS: start TLS even after a fault reply)}
-    STEP is one of CONNECT (before the greeting), EHLO, HELO, STARTTLS, MAIL, RCPT,
+    STEP is one of CONNECT (before the greeting), EHLO, HELO, STARTTLS,
+    AUTH (instead of running the mechanism), AUTH_CHALLENGE ("raw": the
+    first challenge line to send instead), MAIL, RCPT,
     DATA (the reply to DATA), DATA_BODY (after the first line of message
     data), DATA_END (after the final "."), RSET, QUIT, NOOP.
     "stall" keeps reading and never answers; "stall_noread" stops reading
@@ -44,6 +53,9 @@ The script (JSON) may set:
 """
 
 import argparse
+import base64
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -85,6 +97,21 @@ class Recorder:
 
 class Closed(Exception):
     """The client went away, or a fault closed the connection."""
+
+
+class Cancelled(Exception):
+    """The client answered a challenge with "*"."""
+
+
+def b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def scram_keys(password, salt, iterations):
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    server_key = hmac.new(salted, b"Server Key", "sha256").digest()
+    return client_key, server_key
 
 
 class Session(socketserver.BaseRequestHandler):
@@ -273,6 +300,10 @@ class Session(socketserver.BaseRequestHandler):
         if (caps is not None and not self.in_tls and tls.get("mode") == "starttls"
                 and tls.get("advertise", True)):
             caps = list(caps) + ["STARTTLS"]
+        auth = self.script.get("auth")
+        if (caps is not None and auth and (self.in_tls or auth.get("before_tls")
+                                           or tls.get("mode") != "starttls")):
+            caps = list(caps) + ["AUTH " + " ".join(auth["mechanisms"])]
         return caps
 
     def cmd_EHLO(self, line, arg):
@@ -297,6 +328,118 @@ class Session(socketserver.BaseRequestHandler):
         sent = self.apply("STARTTLS", "220 2.0.0 Ready to start TLS", line)
         if sent or (self.last_rule or {}).get("handshake"):
             self.start_tls()
+
+    # ---- AUTH -------------------------------------------------------------
+    def challenge(self, data):
+        """Send a 334 challenge, return the decoded answer."""
+        rule = self.fault("AUTH_CHALLENGE") if not self.challenged else None
+        self.challenged = True
+        if rule and "raw" in rule:
+            self.log("S(raw): " + repr(rule["raw"]))
+            self.send_raw(rule["raw"].encode("latin-1"))
+        else:
+            self.reply("334 " + b64(data))
+        answer = self.read_line().rstrip(b"\r\n").decode("ascii", "replace")
+        self.log("C: " + answer)
+        if answer == "*":
+            raise Cancelled()
+        try:
+            return base64.b64decode(answer, validate=True)
+        except ValueError:
+            return b""
+
+    def initial(self, initial):
+        if initial is None:
+            return self.challenge(b"")
+        return b"" if initial == "=" else base64.b64decode(initial)
+
+    def auth_PLAIN(self, conf, initial):
+        parts = self.initial(initial).split(b"\0")
+        return len(parts) == 3 and parts[1:] == [conf["user"].encode(), conf["password"].encode()]
+
+    def auth_LOGIN(self, conf, initial):
+        user = self.challenge(b"Username:") if initial is None else base64.b64decode(initial)
+        password = self.challenge(b"Password:")
+        return user == conf["user"].encode() and password == conf["password"].encode()
+
+    def auth_CRAM_MD5(self, conf, initial):
+        nonce = ("<%d.%f@outpost-test>" % (os.getpid(), time.time())).encode()
+        user, _, digest = self.challenge(nonce).decode().partition(" ")
+        want = hmac.new(conf["password"].encode(), nonce, "md5").hexdigest()
+        return user == conf["user"] and hmac.compare_digest(digest, want)
+
+    def auth_SCRAM_SHA_256(self, conf, initial, plus=False):
+        first = self.initial(initial).decode()
+        gs2_flag, authzid, bare = first.split(",", 2)
+        if plus != gs2_flag.startswith("p="):
+            return False
+        attrs = dict(a.split("=", 1) for a in bare.split(","))
+        if attrs.get("n") != conf["user"]:
+            return False
+        nonce = attrs["r"] + b64(os.urandom(12))
+        salt, iterations = os.urandom(16), 4096
+        server_first = "r=%s,s=%s,i=%d" % (nonce, b64(salt), iterations)
+        final = self.challenge(server_first.encode()).decode()
+        without_proof, _, proof = final.rpartition(",p=")
+        fattrs = dict(a.split("=", 1) for a in without_proof.split(","))
+        cbind = (gs2_flag + "," + authzid + ",").encode()
+        if plus:
+            cbind += self.sock.get_channel_binding("tls-unique")
+            self.log("-- channel binding: tls-unique")
+        if fattrs.get("c") != b64(cbind) or fattrs.get("r") != nonce:
+            return False
+        client_key, server_key = scram_keys(conf["password"], salt, iterations)
+        message = ",".join((bare, server_first, without_proof)).encode()
+        signature = hmac.new(hashlib.sha256(client_key).digest(), message, "sha256").digest()
+        expected = bytes(a ^ b for a, b in zip(client_key, signature))
+        if not hmac.compare_digest(base64.b64decode(proof), expected):
+            return False
+        if conf.get("bad_server_signature"):
+            server_key = b"wrong" + server_key
+        verifier = hmac.new(server_key, message, "sha256").digest()
+        self.challenge(("v=" + b64(verifier)).encode())
+        return True
+
+    def auth_SCRAM_SHA_256_PLUS(self, conf, initial):
+        return self.auth_SCRAM_SHA_256(conf, initial, plus=True)
+
+    def oauth_failure(self):
+        """RFC 7628: a JSON error as a challenge, then the client's reply."""
+        self.challenge(b'{"status":"invalid_token","scope":"mail"}')
+        return False
+
+    def auth_XOAUTH2(self, conf, initial):
+        want = "user=%s\x01auth=Bearer %s\x01\x01" % (conf["user"], conf["password"])
+        return self.initial(initial).decode() == want or self.oauth_failure()
+
+    def auth_OAUTHBEARER(self, conf, initial):
+        text = self.initial(initial).decode()
+        ok = (text.startswith("n,a=%s," % conf["user"])
+              and "\x01auth=Bearer %s\x01\x01" % conf["password"] in text)
+        return ok or self.oauth_failure()
+
+    def cmd_AUTH(self, line, arg):
+        conf = self.script.get("auth")
+        mech, _, initial = arg.partition(" ")
+        mech = mech.upper()
+        if not conf or mech not in conf["mechanisms"]:
+            self.reply("504 5.5.4 Unrecognized authentication type")
+            return
+        if not self.apply("AUTH", None, line):
+            return
+        self.challenged = False
+        try:
+            ok = getattr(self, "auth_" + mech.replace("-", "_"))(conf, initial or None)
+        except Cancelled:
+            self.reply("501 5.7.0 Authentication cancelled")
+            return
+        except (ValueError, KeyError, UnicodeDecodeError):
+            ok = False
+        if ok:
+            self.log("-- authenticated as %s with %s" % (conf["user"], mech))
+            self.reply("235 2.7.0 Authentication successful")
+        else:
+            self.reply("535 5.7.8 Error: authentication failed: authentication failure")
 
     def cmd_MAIL(self, line, arg):
         if not arg.upper().startswith("FROM:"):

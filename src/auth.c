@@ -1,0 +1,420 @@
+#include "config.h"
+
+#include "auth.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_GSASL
+#include <gsasl.h>
+#endif
+
+#include "base64.h"
+#include "log.h"
+#include "tls.h"
+#include "util.h"
+
+enum backend { BUILTIN, GSASL };
+
+/* Every mechanism, in the order 'auth on' prefers them (rank 0: only when
+ * named). PLAIN comes before CRAM-MD5 because under TLS it lets the server
+ * keep only a hash of the password; without TLS it is never chosen. */
+static const struct mechanism {
+    const char *name;
+    enum backend backend;
+    int rank;
+    bool cleartext;    /* the password crosses the wire readable */
+    bool secret;       /* needs a password or token */
+    bool client_first; /* sends an initial response with AUTH */
+    bool plus;         /* needs TLS channel binding */
+} mechanisms[] = {
+    {"EXTERNAL", BUILTIN, 1, false, false, true, false},
+    {"SCRAM-SHA-256-PLUS", GSASL, 2, false, true, true, true},
+    {"SCRAM-SHA-1-PLUS", GSASL, 3, false, true, true, true},
+    {"SCRAM-SHA-256", GSASL, 4, false, true, true, false},
+    {"SCRAM-SHA-1", GSASL, 5, false, true, true, false},
+    {"PLAIN", BUILTIN, 6, true, true, true, false},
+    {"CRAM-MD5", GSASL, 7, false, true, false, false},
+    {"DIGEST-MD5", GSASL, 8, false, true, false, false},
+    {"LOGIN", BUILTIN, 9, true, true, false, false},
+    {"NTLM", GSASL, 10, false, true, true, false},
+    {"GSSAPI", GSASL, 0, false, false, true, false},
+    {"XOAUTH2", BUILTIN, 0, true, true, true, false},
+    {"OAUTHBEARER", BUILTIN, 0, true, true, true, false},
+};
+
+static const struct mechanism *find_mechanism(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(mechanisms); i++)
+        if (strcmp(mechanisms[i].name, name) == 0)
+            return &mechanisms[i];
+    return NULL;
+}
+
+bool auth_is_mechanism(const char *name)
+{
+    return find_mechanism(name) != NULL;
+}
+
+bool auth_needs_secret(const char *name)
+{
+    const struct mechanism *m = find_mechanism(name);
+    return m && m->secret;
+}
+
+#ifdef HAVE_GSASL
+static Gsasl *gsasl_context(void)
+{
+    static Gsasl *ctx;
+    static bool tried;
+    if (!tried) {
+        tried = true;
+        if (gsasl_init(&ctx) != GSASL_OK)
+            ctx = NULL;
+    }
+    return ctx;
+}
+#endif
+
+/* Can this build run the mechanism at all? */
+static bool available(const struct mechanism *m)
+{
+    if (m->backend == BUILTIN)
+        return true;
+#ifdef HAVE_GSASL
+    Gsasl *ctx = gsasl_context();
+    return ctx && gsasl_client_support_p(ctx, m->name);
+#else
+    return false;
+#endif
+}
+
+void auth_print_mechanisms(FILE *out)
+{
+    bool first = true;
+    for (size_t i = 0; i < ARRAY_LEN(mechanisms); i++) {
+        if (!available(&mechanisms[i]))
+            continue;
+        fprintf(out, "%s%s", first ? "" : " ", mechanisms[i].name);
+        first = false;
+    }
+}
+
+/* ---- one running mechanism --------------------------------------------- */
+
+struct run {
+    const struct mechanism *m;
+    const struct auth_params *p;
+    char *secret;         /* password or token, wiped at the end */
+    unsigned steps;       /* responses sent so far (built-in mechanisms) */
+#ifdef HAVE_GSASL
+    Gsasl_session *gs;
+#endif
+};
+
+/* user and secret joined by 'sep', base64: PLAIN's and XOAUTH2's forms. */
+static char *encode_secret_text(const char *fmt1, const char *a, const char *fmt2, const char *b,
+                                const char *tail)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, fmt1);
+    sb_puts(&sb, a);
+    sb_puts(&sb, fmt2);
+    sb_puts(&sb, b);
+    sb_puts(&sb, tail);
+    char *out = base64_encode(sb.data, sb.len);
+    secure_wipe(sb.data, sb.len);
+    sb_free(&sb);
+    return out;
+}
+
+/* The next response of a built-in mechanism to 'challenge' (base64, or
+ * NULL for the initial response). */
+static int builtin_step(struct run *r, const char *challenge, char **out, struct error *err)
+{
+    const char *name = r->m->name;
+    const char *user = r->p->user ? r->p->user : "";
+    unsigned step = r->steps++;
+    if (strcmp(name, "PLAIN") == 0 && step == 0) {
+        /* authzid NUL authcid NUL password */
+        struct strbuf sb;
+        sb_init(&sb);
+        sb_append(&sb, "", 1);
+        sb_puts(&sb, user);
+        sb_append(&sb, "", 1);
+        sb_puts(&sb, r->secret);
+        *out = base64_encode(sb.data, sb.len);
+        secure_wipe(sb.data, sb.len);
+        sb_free(&sb);
+        return 0;
+    }
+    if (strcmp(name, "LOGIN") == 0 && step < 2) {
+        const char *v = step == 0 ? user : r->secret;
+        *out = base64_encode(v, strlen(v));
+        return 0;
+    }
+    if (strcmp(name, "EXTERNAL") == 0 && step == 0) {
+        *out = xstrdup(""); /* the identity is the client certificate's */
+        return 0;
+    }
+    if (strcmp(name, "XOAUTH2") == 0) {
+        /* After a failure the server sends a JSON error as a challenge;
+         * an empty response lets it finish with the real reply. */
+        *out = step == 0 ? encode_secret_text("user=", user, "\001auth=Bearer ", r->secret,
+                                              "\001\001")
+                         : xstrdup("");
+        return 0;
+    }
+    if (strcmp(name, "OAUTHBEARER") == 0) {
+        if (step > 0) { /* RFC 7628 3.2.3: a failure is acknowledged with ^A */
+            *out = base64_encode("\001", 1);
+            return 0;
+        }
+        char *gs2 = xasprintf("n,a=%s,\001host=%s\001port=%ld\001auth=Bearer ", user,
+                              r->p->host ? r->p->host : "", r->p->port);
+        *out = encode_secret_text(gs2, "", "", r->secret, "\001\001");
+        free(gs2);
+        return 0;
+    }
+    (void)challenge;
+    return err_set(err, ERR_PROTOCOL, "the server sent another %s challenge after the exchange "
+                                      "was complete", name);
+}
+
+#ifdef HAVE_GSASL
+static int gsasl_start(struct run *r, struct error *err)
+{
+    int rc = gsasl_client_start(gsasl_context(), r->m->name, &r->gs);
+    if (rc != GSASL_OK)
+        return err_set(err, ERR_SOFTWARE, "GNU SASL cannot start %s: %s", r->m->name,
+                       gsasl_strerror(rc));
+    if (r->p->user)
+        gsasl_property_set(r->gs, GSASL_AUTHID, r->p->user);
+    if (r->secret)
+        gsasl_property_set(r->gs, GSASL_PASSWORD, r->secret);
+    gsasl_property_set(r->gs, GSASL_SERVICE, "smtp");
+    if (r->p->host)
+        gsasl_property_set(r->gs, GSASL_HOSTNAME, r->p->host);
+    if (r->p->ntlmdomain)
+        gsasl_property_set(r->gs, GSASL_REALM, r->p->ntlmdomain);
+    return 0;
+}
+
+static int gsasl_respond(struct run *r, const char *challenge, char **out, struct error *err)
+{
+    char *response = NULL;
+    int rc = gsasl_step64(r->gs, challenge ? challenge : "", &response);
+    if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
+        gsasl_free(response);
+        return err_set(err, ERR_PROTOCOL, "%s: the server's challenge cannot be answered: %s",
+                       r->m->name, gsasl_strerror(rc));
+    }
+    *out = xstrdup(response ? response : "");
+    if (response) {
+        secure_wipe(response, strlen(response));
+        gsasl_free(response);
+    }
+    return 0;
+}
+#endif
+
+static int respond(struct run *r, const char *challenge, char **out, struct error *err)
+{
+#ifdef HAVE_GSASL
+    if (r->m->backend == GSASL)
+        return gsasl_respond(r, challenge, out, err);
+#endif
+    return builtin_step(r, challenge, out, err);
+}
+
+static void run_end(struct run *r)
+{
+#ifdef HAVE_GSASL
+    if (r->gs)
+        gsasl_finish(r->gs);
+#endif
+    secure_free(r->secret);
+}
+
+/* ---- choosing ---------------------------------------------------------- */
+
+static int choose(const struct smtp *s, const struct auth_params *p, bool tls,
+                  const struct mechanism **out, struct error *err)
+{
+    const char *offered = s->caps.auth[0] ? s->caps.auth : NULL;
+    if (!offered)
+        return err_set(err, ERR_CONFIG, "the server does not offer authentication (no AUTH in "
+                                        "its EHLO reply)%s; set 'auth off' if it needs none",
+                       tls ? "" : ", at least not without TLS: try 'tls on'");
+    if (strcmp(p->mechanism, "on") != 0) {
+        const struct mechanism *m = find_mechanism(p->mechanism);
+        if (!m || !available(m))
+            return err_set(err, ERR_CONFIG, "authentication mechanism %s is not supported by "
+                                            "this build of outpost (see outpost --version)",
+                           p->mechanism);
+        if (!caps_has_auth(&s->caps, m->name))
+            return err_set(err, ERR_CONFIG, "the server does not offer AUTH %s (it offers: %s)",
+                           m->name, offered);
+        if (m->plus && !tls)
+            return err_set(err, ERR_CONFIG, "%s binds to the TLS channel: it needs 'tls on'",
+                           m->name);
+        *out = m;
+        return 0;
+    }
+    const struct mechanism *best = NULL;
+    bool skipped_cleartext = false;
+    for (size_t i = 0; i < ARRAY_LEN(mechanisms); i++) {
+        const struct mechanism *m = &mechanisms[i];
+        if (m->rank == 0 || !caps_has_auth(&s->caps, m->name) || !available(m))
+            continue;
+        if ((m->plus && !tls) || (strcmp(m->name, "EXTERNAL") == 0 && !p->client_cert))
+            continue;
+        if (m->cleartext && !tls) {
+            skipped_cleartext = true;
+            continue;
+        }
+        if (!best || m->rank < best->rank)
+            best = m;
+    }
+    if (best) {
+        *out = best;
+        return 0;
+    }
+    if (skipped_cleartext)
+        return err_set(err, ERR_CONFIG, "the server offers only mechanisms that send the "
+                                        "password readable (%s), and this connection has no "
+                                        "TLS: set 'tls on' (or, if you accept that risk, name "
+                                        "the mechanism, e.g. 'auth plain')", offered);
+    return err_set(err, ERR_CONFIG, "no authentication mechanism in common with the server "
+                                    "(it offers: %s; see outpost --version for ours)", offered);
+}
+
+/* ---- failures ------------------------------------------------------------ */
+
+/* What to do about a refusal, by its code (RFC 4954, 3463, and what large
+ * providers send). */
+static const char *hint_for(int code, const char *enhanced)
+{
+    static const struct {
+        const char *enhanced;
+        int code;
+        const char *hint;
+    } hints[] = {
+        {"5.7.9", 0, "the server wants a stronger mechanism or an application-specific "
+                     "password (providers with two-step verification)"},
+        {"5.7.8", 0, "the user name or password is wrong"},
+        {"5.7.11", 0, "this mechanism needs an encrypted connection: set 'tls on'"},
+        {"5.7.14", 0, "the provider wants you to log in with a web browser first, or to "
+                      "allow this kind of access in the account's settings"},
+        {"5.7.0", 530, "the server requires authentication"},
+        {"", 538, "this mechanism needs an encrypted connection: set 'tls on'"},
+        {"", 534, "the server wants a stronger mechanism or an application-specific password"},
+        {"", 535, "the user name or password is wrong"},
+        {"", 454, "a temporary failure on the server's side: try again later"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(hints); i++) {
+        if (hints[i].enhanced[0] && strcmp(hints[i].enhanced, enhanced) == 0)
+            return hints[i].hint;
+        if (!hints[i].enhanced[0] && hints[i].code == code)
+            return hints[i].hint;
+    }
+    return NULL;
+}
+
+static int refused(const struct smtp *s, const struct auth_params *p, const char *mech,
+                   struct error *err)
+{
+    const char *hint = hint_for(s->reply.code, s->reply.enhanced);
+    err_set(err, s->reply.code < 500 ? ERR_TEMPORARY : ERR_AUTH,
+            "authentication failed (%s as user '%s')%s%s", mech, p->user ? p->user : "",
+            hint ? ": " : "", hint ? hint : "");
+    err_server(err, s->reply.code, s->reply.enhanced, s->reply.text);
+    return -1;
+}
+
+/* ---- the exchange ---------------------------------------------------------- */
+
+/* Send one response (redacted in the transcript) and read the reply. */
+static int send_response(struct smtp *s, const char *prefix, const char *response,
+                         char *challenge, size_t cap, struct error *err)
+{
+    char *line = xasprintf("%s%s", prefix, response);
+    int r = smtp_auth_exchange(s, line, strlen(prefix), challenge, cap, err);
+    secure_free(line);
+    return r;
+}
+
+static int exchange(struct smtp *s, struct run *r, struct error *err)
+{
+    char challenge[REPLY_LINE_MAX + 1];
+    char *response = NULL;
+    char *prefix;
+    if (r->m->client_first) {
+        if (respond(r, NULL, &response, err) < 0)
+            return -1;
+        /* RFC 4954: an empty initial response is sent as "=" */
+        prefix = xasprintf("AUTH %s ", r->m->name);
+        int rc = send_response(s, prefix, *response ? response : "=", challenge,
+                               sizeof challenge, err);
+        free(prefix);
+        secure_free(response);
+        if (rc < 0)
+            return -1;
+    } else {
+        prefix = xasprintf("AUTH %s", r->m->name);
+        int rc = smtp_auth_exchange(s, prefix, NO_REDACT, challenge, sizeof challenge, err);
+        free(prefix);
+        if (rc < 0)
+            return -1;
+    }
+    for (unsigned round = 0; s->reply.code == 334; round++) {
+        if (round > 16) /* no mechanism needs this many */
+            break;
+        if (respond(r, challenge, &response, err) < 0) {
+            struct error ignored;
+            smtp_auth_exchange(s, "*", NO_REDACT, challenge, sizeof challenge, &ignored);
+            return -1;
+        }
+        int rc = send_response(s, "", response, challenge, sizeof challenge, err);
+        secure_free(response);
+        if (rc < 0)
+            return -1;
+    }
+    if (s->reply.code == 235)
+        return 0;
+    if (s->reply.code == 334)
+        return err_set(err, ERR_PROTOCOL, "%s: the server keeps sending challenges", r->m->name);
+    return refused(s, r->p, r->m->name, err);
+}
+
+int auth_login(struct smtp *s, const struct auth_params *p, struct error *err)
+{
+    bool exporter = false;
+    char *cb = tls_channel_binding(s->conn, &exporter);
+    bool tls = cb != NULL;
+    const struct mechanism *m = NULL;
+    if (choose(s, p, tls, &m, err) < 0) {
+        secure_free(cb);
+        return -1;
+    }
+    debug_note("authenticating with %s as '%s'", m->name, p->user ? p->user : "");
+    struct run r = {.m = m, .p = p};
+    int rc = 0;
+    if (m->secret && (!p->user || !*p->user) && strcmp(m->name, "GSSAPI") != 0)
+        rc = err_set(err, ERR_CONFIG, "%s needs a user name: set 'user'", m->name);
+    if (rc == 0 && m->secret)
+        rc = p->secret(p->secret_ctx, &r.secret, err);
+#ifdef HAVE_GSASL
+    if (rc == 0 && m->backend == GSASL) {
+        rc = gsasl_start(&r, err);
+        if (rc == 0 && cb && m->plus) /* set for others, libgsasl fails them */
+            gsasl_property_set(r.gs, exporter ? GSASL_CB_TLS_EXPORTER : GSASL_CB_TLS_UNIQUE, cb);
+    }
+#endif
+    secure_free(cb);
+    if (rc == 0)
+        rc = exchange(s, &r, err);
+    run_end(&r);
+    return rc;
+}

@@ -1,0 +1,301 @@
+#include "config.h"
+
+#include "secret.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#ifdef HAVE_LIBSECRET
+#include <libsecret/secret.h>
+#endif
+
+#include "command.h"
+#include "log.h"
+#include "util.h"
+
+/* ---- the keyring ------------------------------------------------------------ */
+
+#ifdef HAVE_LIBSECRET
+/* msmtp's attributes, so that entries stored for msmtp (or with
+ * "secret-tool store --label=msmtp host H service smtp user U") are found as
+ * they are. Matching ignores the schema name, so secret-tool's entries
+ * (schema org.freedesktop.Secret.Generic) match too. */
+static const SecretSchema keyring_schema = {
+    "de.marlam.msmtp.password",
+    SECRET_SCHEMA_DONT_MATCH_NAME,
+    {
+        {"host", SECRET_SCHEMA_ATTRIBUTE_STRING},
+        {"service", SECRET_SCHEMA_ATTRIBUTE_STRING},
+        {"user", SECRET_SCHEMA_ATTRIBUTE_STRING},
+        {NULL, 0},
+    },
+    0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
+/* Without a session bus, libsecret would try to start one (X11 autolaunch):
+ * from cron that means a delay for nothing. */
+static bool session_bus_reachable(void)
+{
+    if (getenv("DBUS_SESSION_BUS_ADDRESS"))
+        return true;
+    const char *run = getenv("XDG_RUNTIME_DIR");
+    if (!run)
+        return false;
+    char *path = xasprintf("%s/bus", run);
+    struct stat st;
+    bool ok = stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+    free(path);
+    return ok;
+}
+
+static const char *service_of(const struct secret_query *q)
+{
+    return q->service ? q->service : "smtp";
+}
+
+static int keyring_lookup(const struct secret_query *q, char **out)
+{
+    if (!session_bus_reachable()) {
+        debug_note("keyring: no D-Bus session bus, not asked");
+        return 0;
+    }
+    GError *gerr = NULL;
+    gchar *pw = secret_password_lookup_sync(&keyring_schema, NULL, &gerr, "host", q->host,
+                                            "service", service_of(q), "user", q->user, NULL);
+    if (gerr) {
+        debug_note("keyring: %s", gerr->message);
+        g_error_free(gerr);
+        return 0;
+    }
+    if (!pw)
+        return 0;
+    *out = xstrdup(pw);
+    secret_password_free(pw);
+    debug_note("password for %s@%s (%s) taken from the keyring", q->user, q->host,
+               service_of(q));
+    return 1;
+}
+
+int secret_keyring_store(const struct secret_query *q, const char *password, struct error *err)
+{
+    if (!session_bus_reachable())
+        return err_set(err, ERR_CONFIG, "no keyring: there is no D-Bus session bus");
+    char *label = xasprintf("outpost: %s://%s@%s", service_of(q), q->user, q->host);
+    GError *gerr = NULL;
+    gboolean ok = secret_password_store_sync(&keyring_schema, SECRET_COLLECTION_DEFAULT, label,
+                                             password, NULL, &gerr, "host", q->host, "service",
+                                             service_of(q), "user", q->user, NULL);
+    free(label);
+    if (!ok) {
+        err_set(err, ERR_CONFIG, "cannot store the password in the keyring: %s",
+                gerr ? gerr->message : "unknown error");
+        if (gerr)
+            g_error_free(gerr);
+        return -1;
+    }
+    return 0;
+}
+
+int secret_keyring_forget(const struct secret_query *q, struct error *err)
+{
+    if (!session_bus_reachable())
+        return err_set(err, ERR_CONFIG, "no keyring: there is no D-Bus session bus");
+    GError *gerr = NULL;
+    gboolean removed = secret_password_clear_sync(&keyring_schema, NULL, &gerr, "host", q->host,
+                                                  "service", service_of(q), "user", q->user,
+                                                  NULL);
+    if (gerr) {
+        err_set(err, ERR_CONFIG, "cannot remove the password from the keyring: %s",
+                gerr->message);
+        g_error_free(gerr);
+        return -1;
+    }
+    if (!removed)
+        return err_set(err, ERR_CONFIG, "the keyring holds no password for %s@%s (%s)", q->user,
+                       q->host, service_of(q));
+    return 0;
+}
+#else
+static int keyring_lookup(const struct secret_query *q, char **out)
+{
+    return 0;
+}
+
+int secret_keyring_store(const struct secret_query *q, const char *password, struct error *err)
+{
+    return err_set(err, ERR_CONFIG, "this build of outpost has no keyring support (libsecret)");
+}
+
+int secret_keyring_forget(const struct secret_query *q, struct error *err)
+{
+    return secret_keyring_store(q, NULL, err);
+}
+#endif
+
+/* ---- ~/.netrc ------------------------------------------------------------------ */
+
+/* The next whitespace-separated token of 'p', or NULL. */
+static char *next_token(char **p)
+{
+    char *s = *p + strspn(*p, " \t\r\n");
+    if (!*s)
+        return NULL;
+    char *end = s + strcspn(s, " \t\r\n");
+    if (*end)
+        *end++ = '\0';
+    *p = end;
+    return s;
+}
+
+static int netrc_lookup(const struct secret_query *q, char **out)
+{
+    char *path = getenv("NETRC") ? xstrdup(getenv("NETRC")) : xasprintf("%s/.netrc", home_dir());
+    FILE *f = fopen(path, "re");
+    free(path);
+    if (!f)
+        return 0;
+    struct strbuf sb;
+    sb_init(&sb);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        sb_append(&sb, buf, n);
+    fclose(f);
+    secure_wipe(buf, sizeof buf);
+    if (!sb.data) {
+        sb_free(&sb);
+        return 0;
+    }
+    /* Entries: "machine NAME" or "default", then login/password/account
+     * pairs; "macdef" bodies run to a blank line and are skipped. */
+    char *p = sb.data, *tok;
+    bool in_match = false, matched_default = false;
+    const char *login = NULL, *found = NULL, *fallback = NULL;
+    while ((tok = next_token(&p))) {
+        if (strcmp(tok, "machine") == 0 || strcmp(tok, "default") == 0) {
+            char *name = strcmp(tok, "machine") == 0 ? next_token(&p) : NULL;
+            in_match = name ? strcmp(name, q->host) == 0 : true;
+            matched_default = !name;
+            login = NULL;
+        } else if (strcmp(tok, "login") == 0) {
+            login = next_token(&p);
+        } else if (strcmp(tok, "password") == 0) {
+            char *pw = next_token(&p);
+            bool user_ok = !login || !q->user || strcmp(login, q->user) == 0;
+            if (pw && in_match && user_ok) {
+                if (!matched_default && !found)
+                    found = pw;
+                else if (matched_default && !fallback)
+                    fallback = pw;
+            }
+        } else if (strcmp(tok, "account") == 0) {
+            next_token(&p);
+        } else if (strcmp(tok, "macdef") == 0) {
+            char *end = strstr(p, "\n\n");
+            p = end ? end + 2 : p + strlen(p);
+        }
+    }
+    const char *pw = found ? found : fallback;
+    if (pw) {
+        *out = xstrdup(pw);
+        debug_note("password for %s@%s taken from ~/.netrc", q->user, q->host);
+    }
+    secure_wipe(sb.data, sb.len);
+    sb_free(&sb);
+    return pw ? 1 : 0;
+}
+
+/* ---- the terminal ----------------------------------------------------------------- */
+
+/* Read one line from 'fd' without echo when it is a terminal. */
+static int read_hidden(int fd, int prompt_fd, const char *prompt, char **out, struct error *err)
+{
+    struct termios saved, quiet;
+    bool tty = tcgetattr(fd, &saved) == 0;
+    if (prompt && prompt_fd >= 0 && write(prompt_fd, prompt, strlen(prompt)) < 0)
+        return err_errno(err, ERR_IO, errno, "writing the password prompt");
+    if (tty) {
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        tcsetattr(fd, TCSANOW, &quiet); /* keep type-ahead */
+    }
+    struct strbuf sb;
+    sb_init(&sb);
+    char c;
+    ssize_t r;
+    while ((r = read(fd, &c, 1)) == 1 && c != '\n')
+        if (c != '\r')
+            sb_append(&sb, &c, 1);
+    int saved_errno = errno;
+    if (tty)
+        tcsetattr(fd, TCSANOW, &saved);
+    if (r < 0) {
+        if (sb.data)
+            secure_wipe(sb.data, sb.len);
+        sb_free(&sb);
+        return err_errno(err, ERR_IO, saved_errno, "reading the password");
+    }
+    *out = sb.data ? sb_steal(&sb) : xstrdup("");
+    sb_free(&sb);
+    return 0;
+}
+
+/* stdin carries the message, so a password is only ever asked on the
+ * terminal itself. Returns 1 when one was read, 0 without a terminal. */
+static int prompt_lookup(const struct secret_query *q, char **out, struct error *err)
+{
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char *prompt = xasprintf("password for %s at %s: ", q->user, q->host);
+    int r = read_hidden(fd, fd, prompt, out, err);
+    free(prompt);
+    close(fd);
+    return r < 0 ? -1 : 1;
+}
+
+int secret_read_new(const char *prompt, bool from_stdin, char **out, struct error *err)
+{
+    if (from_stdin)
+        return read_hidden(STDIN_FILENO, -1, NULL, out, err);
+    int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(err, ERR_USAGE, "no terminal to read the password from "
+                                       "(use --password-stdin)");
+    int r = read_hidden(fd, fd, prompt, out, err);
+    close(fd);
+    return r;
+}
+
+/* ---- in order ------------------------------------------------------------------------ */
+
+int secret_get(const struct secret_query *q, char **out, struct error *err)
+{
+    if (q->password) {
+        *out = xstrdup(q->password);
+        return 0;
+    }
+    if (q->passwordeval) {
+        if (command_first_line(q->passwordeval, out, err) < 0) {
+            err_prefix(err, "account '%s': passwordeval: ", q->account);
+            return -1;
+        }
+        return 0;
+    }
+    if (keyring_lookup(q, out) || netrc_lookup(q, out))
+        return 0;
+    int r = prompt_lookup(q, out, err);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
+    return err_set(err, ERR_CONFIG,
+                   "account '%s': no password for %s at %s: set 'password' or 'passwordeval', "
+                   "store one with 'outpost --store-password -a %s', or add it to ~/.netrc",
+                   q->account, q->user, q->host, q->account);
+}

@@ -1,0 +1,31 @@
+/* Where a password comes from, in msmtp's order: the configuration,
+ * passwordeval, the desktop keyring (libsecret, with msmtp's attributes),
+ * ~/.netrc, and a prompt on the terminal. Every result is the caller's to
+ * secure_free(). */
+#ifndef OUTPOST_SECRET_H
+#define OUTPOST_SECRET_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+struct secret_query {
+    const char *account;      /* for messages */
+    const char *host;
+    const char *user;
+    const char *service;      /* the keyring's "service": "smtp", or imap/pop3 */
+    const char *password;     /* 'password' from the configuration, or NULL */
+    const char *passwordeval; /* 'passwordeval', or NULL */
+};
+
+int secret_get(const struct secret_query *q, char **out, struct error *err);
+
+/* The keyring alone (--store-password, --forget-password). */
+int secret_keyring_store(const struct secret_query *q, const char *password, struct error *err);
+int secret_keyring_forget(const struct secret_query *q, struct error *err);
+
+/* Read a line from the terminal without echo (or from stdin when
+ * 'from_stdin'), for --store-password. */
+int secret_read_new(const char *prompt, bool from_stdin, char **out, struct error *err);
+
+#endif

@@ -1,0 +1,205 @@
+#!/bin/bash
+# SMTP AUTH against the scripted server: every mechanism it speaks, the
+# choice of mechanism, refusals and their hints, malformed challenges,
+# password sources (config, passwordeval, ~/.netrc, the terminal), and no
+# secret in the --debug transcript.
+. "$srcdir/tests/lib.sh"
+
+command -v certtool >/dev/null || skip_all "certtool (gnutls-bin) is not installed"
+PKI="$T/pki"
+sh "$srcdir/tests/tools/mkcerts.sh" "$PKI" || skip_all "could not make test certificates"
+
+USER_NAME=joe@example.com
+PASSWORD='s3cret pass/word+=x'
+printf 'Subject: auth\n\nbody\n' >"$T/msg"
+
+# auth_server NAME MECHANISMS [TLS_MODE [EXTRA_JSON]]: TLS_MODE is starttls
+# (default), implicit, or none; MECHANISMS a JSON list.
+auth_server() {
+    local name=$1 mechs=$2 mode=${3:-starttls} extra=${4:-} password=${SERVER_PASSWORD:-$PASSWORD}
+    local tls=""
+    [ "$mode" != none ] && tls="\"tls\": {\"mode\": \"$mode\", \"cert\": \"$PKI/server.pem\", \"key\": \"$PKI/key.pem\"${TLS_EXTRA:-}}, "
+    start_server "$name" "{$tls\"auth\": {\"user\": \"$USER_NAME\", \"password\": \"$password\", \"mechanisms\": $mechs${AUTH_EXTRA:-}}${extra:+, $extra}}"
+}
+
+# config [tls|plain] LINE...: the default account for the last server
+config() {
+    local mode=$1
+    shift
+    local tls=("tls on" "tls_trust_file $PKI/ca.pem")
+    [ "$mode" = plain ] && tls=("tls off")
+    write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PORT" \
+        "from sender@example.com" "timeout 5" "${tls[@]}" "user $USER_NAME" "$@"
+}
+
+send() { "$OUTPOST" "$@" -oi rcpt@example.org <"$T/msg" >"$OUT" 2>"$ERR"; RC=$?; }
+last_session() { ls "$DIR"/session-*.log | sort -V | tail -1; }
+authenticated_with() { grep -qx -- "-- authenticated as $USER_NAME with $1" "$(last_session)"; }
+no_mail() { ! grep -q '^C: MAIL' "$(last_session)"; }
+no_auth() { ! grep -q '^C: AUTH' "$(last_session)"; }
+
+# ---- each mechanism, forced --------------------------------------------------
+auth_server all '["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2", "OAUTHBEARER"]'
+for mech in PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 XOAUTH2 OAUTHBEARER; do
+    config tls "auth $mech" "password $PASSWORD"
+    send
+    is "$RC" 0 "auth $mech: delivered"
+    [ "$RC" -eq 0 ] && check "auth $mech: the server saw a correct $mech exchange" authenticated_with "$mech"
+    [ "$RC" -eq 0 ] || diag "$ERR"
+done
+
+# ---- choosing --------------------------------------------------------------------
+config tls "auth on" "password $PASSWORD"
+send
+is "$RC" 0 "auth on: delivered"
+check "auth on: the strongest mechanism both have (SCRAM-SHA-256)" authenticated_with SCRAM-SHA-256
+
+TLS_EXTRA=', "max_version": "TLSv1_2"' auth_server plus '["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"]'
+config tls "auth on" "password $PASSWORD"
+send
+is "$RC" 0 "auth on with -PLUS offered (TLS 1.2): delivered"
+check "auth on prefers SCRAM-SHA-256-PLUS" authenticated_with SCRAM-SHA-256-PLUS
+check "SCRAM-SHA-256-PLUS: the server checked the tls-unique channel binding" \
+    grep -qx -- '-- channel binding: tls-unique' "$(last_session)"
+
+auth_server plainonly '["PLAIN", "LOGIN"]' none
+config plain "auth on" "password $PASSWORD"
+send
+is "$RC" 78 "auth on without TLS, server offers only PLAIN/LOGIN: config error"
+check "cleartext refused: says why" said "send the password readable"
+check "cleartext refused: no AUTH was sent" no_auth
+config plain "auth plain" "password $PASSWORD"
+send
+is "$RC" 0 "auth plain forced without TLS: allowed (the configuration says so)"
+
+auth_server cram '["PLAIN", "LOGIN", "CRAM-MD5"]' none
+config plain "auth on" "password $PASSWORD"
+send
+is "$RC" 0 "auth on without TLS: a mechanism that hides the password is used"
+check "...and it is CRAM-MD5" authenticated_with CRAM-MD5
+
+auth_server noauth '[]' starttls
+config tls "auth on" "password $PASSWORD"
+send
+is "$RC" 78 "the server offers no AUTH: config error"
+check "no AUTH offered: says so" said "does not offer authentication"
+
+auth_server nocommon '["PLAIN"]'
+config tls "auth cram-md5" "password $PASSWORD"
+send
+is "$RC" 78 "a forced mechanism the server does not offer: config error"
+check "...names what the server offers" said "does not offer AUTH CRAM-MD5 (it offers: PLAIN)"
+
+# ---- refusals ------------------------------------------------------------------------
+auth_server wrong '["PLAIN", "SCRAM-SHA-256"]'
+config tls "auth on" "password not-the-password"
+send
+is "$RC" 77 "wrong password: exit 77 (EX_NOPERM)"
+check "wrong password: mechanism and user named" said "authentication failed (SCRAM-SHA-256 as user '$USER_NAME')"
+check "wrong password: the server's words verbatim" said "(server said: 535 5.7.8 Error: authentication failed: authentication failure)"
+check "wrong password: a hint" said "the user name or password is wrong"
+check "wrong password: no MAIL" no_mail
+check "wrong password: one attempt only" test "$(grep -c '^C: AUTH' "$(last_session)")" -eq 1
+
+for fault in "534 5.7.9 Please log in with an application-specific password:application-specific password:77" \
+    "538 5.7.11 Encryption required for requested authentication mechanism:set 'tls on':77" \
+    "454 4.7.0 Temporary authentication failure:try again later:75"; do
+    reply=${fault%%:*}
+    rest=${fault#*:}
+    hint=${rest%:*}
+    code=${rest##*:}
+    auth_server "f${reply%% *}" '["PLAIN"]' starttls "\"faults\": [{\"at\": \"AUTH\", \"reply\": \"$reply\"}]"
+    config tls "auth on" "password $PASSWORD"
+    send
+    is "$RC" "$code" "AUTH answered ${reply%% *}: exit $code"
+    check "AUTH answered ${reply%% *}: the server's words" said "(server said: $reply)"
+    check "AUTH answered ${reply%% *}: hint ($hint)" said "$hint"
+    check "AUTH answered ${reply%% *}: no MAIL" no_mail
+done
+
+auth_server malformed '["CRAM-MD5"]' starttls '"faults": [{"at": "AUTH_CHALLENGE", "raw": "334 %%%not base64%%%\r\n"}]'
+config tls "auth cram-md5" "password $PASSWORD"
+send
+is "$RC" 76 "a malformed challenge: exit 76 (EX_PROTOCOL)"
+check "a malformed challenge: says so" said "challenge cannot be answered"
+check "a malformed challenge: the exchange is cancelled with '*'" grep -qx 'C: \*' "$(last_session)"
+check "a malformed challenge: no MAIL" no_mail
+
+AUTH_EXTRA=', "bad_server_signature": true' auth_server badsig '["SCRAM-SHA-256"]'
+config tls "auth on" "password $PASSWORD"
+send
+check "SCRAM: a server that cannot prove it knows the password is not trusted" test "$RC" -ne 0
+check "SCRAM bad server signature: no MAIL" no_mail
+
+# ---- password sources ----------------------------------------------------------------
+auth_server sources '["PLAIN"]'
+config tls "auth on" "passwordeval printf '%s\\n' '$PASSWORD'; echo second line"
+send
+is "$RC" 0 "passwordeval: the first line of its output is the password"
+config tls "auth on" "passwordeval exit 3"
+send
+is "$RC" 78 "passwordeval failing: exit 78"
+check "passwordeval failing: the command is named" said "passwordeval: "
+check "passwordeval failing: nothing was authenticated" no_auth
+
+# (netrc tokens cannot hold blanks, so this server's password has none)
+SERVER_PASSWORD=netrc-password auth_server netrc '["PLAIN"]'
+printf 'machine other.example login x password y\nmachine localhost login %s password %s\n' \
+    "$USER_NAME" netrc-password >"$HOME/.netrc"
+chmod 600 "$HOME/.netrc"
+config tls "auth on"
+setsid -w "$OUTPOST" -oi rcpt@example.org <"$T/msg" >"$OUT" 2>"$ERR"
+RC=$?
+is "$RC" 0 "~/.netrc: machine and login matched"
+rm "$HOME/.netrc"
+
+auth_server prompt '["PLAIN"]'
+config tls "auth on"
+
+setsid -w "$OUTPOST" -oi rcpt@example.org <"$T/msg" >"$OUT" 2>"$ERR"
+RC=$?
+is "$RC" 78 "no password anywhere and no terminal: exit 78"
+check "no password: says where one could come from" said "store one with 'outpost --store-password -a default'"
+check "no password: no AUTH sent" no_auth
+
+# The terminal: script(1) gives outpost a pseudo-terminal; the message still
+# comes from the file on stdin.
+if command -v script >/dev/null; then
+    # (typed a moment later, as a person would: input that arrives before
+    # echo is turned off is echoed by the terminal itself)
+    { sleep 0.5; printf '%s\n' "$PASSWORD"; } | script -qec "'$OUTPOST' -oi rcpt@example.org <'$T/msg'" /dev/null >"$OUT" 2>&1
+    RC=$?
+    is "$RC" 0 "the password is asked on the terminal"
+    check "the prompt names user and host" grep -q "password for $USER_NAME at localhost:" "$OUT"
+    check "the password typed is not echoed" sh -c "! grep -qF -- '$PASSWORD' '$OUT'"
+else
+    for i in 1 2 3; do echo "ok $((TAP_N += 1)) # SKIP script(1) is not installed"; done
+fi
+
+# ---- no secret in the transcript ------------------------------------------------------
+# Every AUTH payload the server received must be absent from outpost's
+# --debug output, as must the password and its base64 forms.
+auth_server leak '["PLAIN", "LOGIN", "SCRAM-SHA-256", "XOAUTH2"]'
+: >"$T/transcripts"
+for mech in PLAIN LOGIN SCRAM-SHA-256 XOAUTH2; do
+    config tls "auth $mech" "password $PASSWORD"
+    send --debug
+    cat "$ERR" >>"$T/transcripts"
+done
+check "--debug shows that AUTH happened, redacted" grep -q -- '--> AUTH PLAIN <redacted>' "$T/transcripts"
+check "--debug: the password never appears" sh -c "! grep -qF -- '$PASSWORD' '$T/transcripts'"
+b64pw=$(printf '%s' "$PASSWORD" | base64 -w0)
+check "--debug: the password's base64 never appears" sh -c "! grep -qF -- '$b64pw' '$T/transcripts'"
+payloads=$(cat "$DIR"/session-*.log | grep -vxE 'C: (STARTTLS|DATA|QUIT|RSET|NOOP)' |
+    sed -n 's/^C: AUTH [A-Z0-9-]* //p; /^C: [A-Za-z0-9+\/=]\{8,\}$/s/^C: //p')
+leaked=0
+for p in $payloads; do
+    grep -qF -- "$p" "$T/transcripts" && leaked=$((leaked + 1)) && echo "#   leaked: $p"
+done
+check "--debug: none of the $(echo "$payloads" | wc -w) AUTH payloads the server received (SCRAM proofs included)" test "$leaked" -eq 0
+scram_final_seen() {
+    local p
+    for p in $payloads; do printf '%s' "$p" | base64 -d 2>/dev/null; echo; done | grep -q ',p='
+}
+check "the SCRAM client-final (with its proof) was among them" scram_final_seen
+done_testing

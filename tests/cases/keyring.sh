@@ -1,0 +1,81 @@
+#!/bin/bash
+# The keyring, for real: a private D-Bus session with gnome-keyring's
+# Secret Service. Entries stored the msmtp way (secret-tool, with host /
+# service / user) are found; --store-password and --forget-password round
+# trip; password_from takes the incoming server's entry.
+for tool in dbus-run-session gnome-keyring-daemon secret-tool certtool; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "1..0 # SKIP $tool is not installed"
+        exit 0
+    fi
+done
+# Run the whole script inside a D-Bus session of its own.
+if [ -z "${OUTPOST_KEYRING_SESSION:-}" ]; then
+    OUTPOST_KEYRING_SESSION=1 exec dbus-run-session -- bash "$0" "$@" 2>/dev/null
+fi
+. "$srcdir/tests/lib.sh"
+"$OUTPOST" --version | grep -q '^Keyring support: libsecret' || skip_all "built without libsecret"
+
+printf 'keyring-unlock' | gnome-keyring-daemon --foreground --unlock --components=secrets \
+    >"$T/keyring.out" 2>&1 &
+KEYRING_PID=$!
+stop_keyring() { kill "$KEYRING_PID" 2>/dev/null; wait "$KEYRING_PID" 2>/dev/null; }
+at_exit stop_keyring
+for _ in $(seq 1 100); do
+    grep -q GNOME_KEYRING_CONTROL "$T/keyring.out" && break
+    sleep 0.05
+done
+grep -q GNOME_KEYRING_CONTROL "$T/keyring.out" || skip_all "gnome-keyring did not start"
+
+PKI="$T/pki"
+sh "$srcdir/tests/tools/mkcerts.sh" "$PKI"
+USER_NAME=joe@example.com
+PASSWORD=keyring-pass-$$
+start_server keyring "{\"tls\": {\"mode\": \"starttls\", \"cert\": \"$PKI/server.pem\", \"key\": \"$PKI/key.pem\"}, \"auth\": {\"user\": \"$USER_NAME\", \"password\": \"$PASSWORD\", \"mechanisms\": [\"PLAIN\"]}}"
+config() {
+    write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PORT" \
+        "from sender@example.com" "tls on" "tls_trust_file $PKI/ca.pem" "auth on" \
+        "user $USER_NAME" "$@"
+}
+printf 'Subject: keyring\n\nbody\n' >"$T/msg"
+# setsid: no terminal, so a missing password cannot be asked for
+send() { setsid -w "$OUTPOST" -oi rcpt@example.org <"$T/msg" >"$OUT" 2>"$ERR"; RC=$?; }
+lookup() { secret-tool lookup host localhost service "${1:-smtp}" user "$USER_NAME"; }
+
+config
+printf '%s' "$PASSWORD" | secret-tool store --label=msmtp host localhost service smtp user "$USER_NAME"
+send
+is "$RC" 0 "a password stored the msmtp way (secret-tool ... service smtp) is used"
+[ "$RC" -eq 0 ] || diag "$ERR"
+
+run_outpost --forget-password
+is "$RC" 0 "--forget-password"
+check "--forget-password: the entry is gone" sh -c '! secret-tool lookup host localhost service smtp user "$0" >/dev/null 2>&1' "$USER_NAME"
+send
+is "$RC" 78 "without the entry (and no terminal): exit 78"
+run_outpost --forget-password
+is "$RC" 78 "--forget-password when there is nothing: exit 78"
+
+run_outpost --store-password --password-stdin <<<"$PASSWORD"
+is "$RC" 0 "--store-password --password-stdin"
+is "$(lookup)" "$PASSWORD" "--store-password: secret-tool finds it under host/service/user (so msmtp would)"
+send
+is "$RC" 0 "the stored password is used"
+
+# "Use same settings as my incoming mail server": the IMAP entry.
+run_outpost --forget-password
+printf '%s' "$PASSWORD" | secret-tool store --label=imap host localhost service imap user "$USER_NAME"
+config "password_from imap"
+send
+is "$RC" 0 "password_from imap: the incoming server's entry serves for sending"
+config
+send
+is "$RC" 78 "without password_from, the imap entry is not used"
+
+# The config's own password wins over the keyring (msmtp's order).
+printf '%s' wrong-one | secret-tool store --label=msmtp host localhost service smtp user "$USER_NAME"
+config "password $PASSWORD"
+send
+is "$RC" 0 "'password' in the configuration comes before the keyring"
+
+done_testing
