@@ -2,6 +2,7 @@
 
 #include "base64.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -40,7 +41,8 @@ char *base64_decode(const char *text, size_t *n)
     size_t len = strlen(text);
     if (len % 4 != 0)
         return NULL;
-    char *out = xmalloc(len / 4 * 3 + 1);
+    size_t cap = len / 4 * 3 + 1;
+    char *out = xcalloc(1, cap);
     size_t o = 0;
     for (size_t i = 0; i < len; i += 4) {
         int pad = (text[i + 2] == '=') + (text[i + 3] == '=');
@@ -50,7 +52,8 @@ char *base64_decode(const char *text, size_t *n)
         int d = text[i + 3] == '=' ? 0 : value_of(text[i + 3]);
         if (a < 0 || b < 0 || c < 0 || d < 0 || (pad && !last) ||
             (text[i + 2] == '=' && text[i + 3] != '=')) {
-            secure_free(out);
+            secure_wipe(out, cap);
+            free(out);
             return NULL;
         }
         unsigned v = (unsigned)a << 18 | (unsigned)b << 12 | (unsigned)c << 6 | (unsigned)d;

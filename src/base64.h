@@ -7,7 +7,8 @@
 #include <stddef.h>
 
 char *base64_encode(const void *data, size_t n);
-/* NULL when 'text' is not valid base64; *n gets the decoded length. */
+/* NULL when 'text' is not valid base64; *n gets the decoded length. The
+ * result may contain NUL bytes: wipe it with secure_wipe(p, *n). */
 char *base64_decode(const char *text, size_t *n);
 
 #endif
