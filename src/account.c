@@ -348,7 +348,6 @@ static int p_syslog(struct account *a, const struct field *f, const char *arg, c
 static const char *const protocol_names[] = {"smtp", "lmtp", NULL};
 static const char *const header_names[] = {"auto", "on", "off", NULL};
 
-static const char NOT_YET_POP[] = "POP-before-SMTP is not implemented yet";
 static const char NOT_YET_NET[] = "this connection type is not implemented yet";
 static const char NOT_YET_HEADERS[] = "header rewriting is not implemented yet";
 static const char NOT_YET_DSN[] = "delivery status notifications are not implemented yet";
@@ -377,7 +376,7 @@ static const struct field fields[] = {
     {"passwordeval", STR(passwordeval), p_text, false, NULL, NULL, NULL},
     {"ntlmdomain", STR(ntlmdomain), p_text, false, NULL, NULL, NULL},
     {"password_from", STR(password_from), p_password_from, false, NULL, NULL, NULL},
-    {"pop_before_smtp", STR(pop_before_smtp), p_text, false, NULL, NULL, NOT_YET_POP},
+    {"pop_before_smtp", STR(pop_before_smtp), p_text, false, NULL, NULL, NULL},
     {"tls", BOOL(tls), p_bool, false, NULL, NULL, NULL},
     {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL, NULL},
     {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL, NULL},
@@ -618,8 +617,6 @@ int account_finish(struct account *a, struct error *err)
 
 int account_check_supported(const struct account *a, struct error *err)
 {
-    if (a->pop_before_smtp)
-        return account_error(err, a, "pop_before_smtp is not supported by this version of outpost");
     if (a->proxy_host)
         return account_error(err, a, "proxy_host is not supported by this version of outpost");
     if (a->socket)

@@ -6,6 +6,7 @@
 
 #include "address.h"
 #include "log.h"
+#include "pop.h"
 #include "secret.h"
 #include "util.h"
 
@@ -85,7 +86,21 @@ int deliver_open_session(const struct account *a, struct session *s, struct erro
         .tls = &tls,
         .auth = a->auth ? &auth : NULL,
     };
-    int r = session_open(s, &ep, &params, err);
+    int r = 0;
+    if (a->pop_before_smtp) {
+        struct pop_params pop = {
+            .spec = a->pop_before_smtp,
+            .user = a->user,
+            .secret = account_secret,
+            .secret_ctx = (void *)a,
+            .tls = &tls,
+            .timeout_ms = params.timeout_ms,
+            .source_ip = a->source_ip,
+        };
+        r = pop_before_smtp(&pop, err);
+    }
+    if (r == 0)
+        r = session_open(s, &ep, &params, err);
     free(domain);
     return r;
 }

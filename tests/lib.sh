@@ -96,12 +96,13 @@ diag() { sed 's/^/#   /' "$@"; }
 said() { grep -qF -- "$1" "$ERR" || { diag "$ERR"; false; }; }
 
 # ---- the scripted server ----------------------------------------------------
-# start_server NAME [SCRIPT_JSON] [HOST]: sets PORT and DIR (where it records)
+# start_server NAME [SCRIPT_JSON] [HOST]: sets PORT and DIR (where it records).
+# SERVER_FLAGS (e.g. --pop3) is passed on to the server.
 start_server() {
     local name=$1 script=${2:-} host=${3:-127.0.0.1}
     DIR="$T/$name"
     mkdir -p "$DIR"
-    local args=(--port-file "$DIR/port" --record "$DIR" --host "$host")
+    local args=(--port-file "$DIR/port" --record "$DIR" --host "$host" ${SERVER_FLAGS:-})
     if [ -n "$script" ]; then
         printf '%s\n' "$script" >"$DIR/script.json"
         args+=(--script "$DIR/script.json")

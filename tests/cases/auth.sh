@@ -176,6 +176,35 @@ else
     for i in 1 2 3; do echo "ok $((TAP_N += 1)) # SKIP script(1) is not installed"; done
 fi
 
+# ---- POP-before-SMTP ----------------------------------------------------------------
+pop_server() { # pop_server NAME MODE(implicit|stls) PASSWORD: sets POP_PORT, POP_DIR
+    SERVER_FLAGS=--pop3 start_server "$1" "{\"tls\": {\"mode\": \"$2\", \"cert\": \"$PKI/server.pem\", \"key\": \"$PKI/key.pem\"}, \"pop3\": {\"user\": \"$USER_NAME\", \"password\": \"$3\"}}"
+    POP_PORT=$PORT
+    POP_DIR=$DIR
+}
+pop_server pop110 stls "$PASSWORD"
+auth_server popsmtp '[]'
+# Port 995 means implicit TLS: nothing listens there, so the POP step
+# fails, and no SMTP session may follow.
+config tls "password $PASSWORD" "pop_before_smtp localhost:995"
+send
+check "pop_before_smtp failing: the message is not sent" test "$RC" -ne 0 -a ! -e "$DIR/session-1.log"
+POP110=$POP_PORT
+config tls "password $PASSWORD" "pop_before_smtp localhost:$POP110"
+send
+is "$RC" 0 "pop_before_smtp (STLS): then the message is sent"
+check "pop_before_smtp: the POP3 login happened, over TLS" \
+    grep -qx -- "-- POP3 login $USER_NAME over TLS" "$T/pop110/session-1.log"
+check "pop_before_smtp: the password is not sent before STLS" \
+    sh -c "sed -n '1,/^C: STLS/p' '$T/pop110/session-1.log' | grep -q '^C: PASS' && exit 1 || exit 0"
+check "pop_before_smtp: POP came before SMTP" \
+    test "$T/pop110/session-1.log" -ot "$(last_session)"
+config tls "password wrong" "pop_before_smtp localhost:$POP110"
+send
+is "$RC" 77 "pop_before_smtp with a wrong password: exit 77"
+check "pop_before_smtp refused: the POP3 server's words" said "(server said: -ERR [AUTH] Authentication failed.)"
+check "pop_before_smtp refused: no SMTP session at all" test "$(ls "$DIR"/session-*.log 2>/dev/null | wc -l)" -eq 1
+
 # ---- no secret in the transcript ------------------------------------------------------
 # Every AUTH payload the server received must be absent from outpost's
 # --debug output, as must the password and its base64 forms.

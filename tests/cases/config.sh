@@ -215,11 +215,6 @@ is "$RC" 0 "old spellings (tls_nocertcheck, keepbcc, connect_timeout...) work"
 
 # Settings this version cannot honour are refused, not silently weakened.
 sessions_before=$(ls "$DIR"/session-*.log | wc -l)
-write_config "$T/pop.rc" "account default" "host 127.0.0.1" "port $PORT" "from a@example.com" \
-    "pop_before_smtp 127.0.0.1:995"
-run_outpost -C "$T/pop.rc" -oi x@example.org <"$T/msg"
-is "$RC" 78 "pop_before_smtp: refused rather than skipped"
-check "pop_before_smtp: says why" said "pop_before_smtp is not supported"
 write_config "$T/proxy.rc" "account default" "host 127.0.0.1" "port $PORT" "from a@example.com" \
     "proxy_host 127.0.0.1" "proxy_port 1080"
 run_outpost -C "$T/proxy.rc" -oi x@example.org <"$T/msg"

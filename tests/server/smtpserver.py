@@ -504,6 +504,40 @@ class Session(socketserver.BaseRequestHandler):
         raise Closed()
 
 
+class Pop3Session(Session):
+    """With --pop3: just enough POP3 (RFC 1939, STLS from RFC 2595) for
+    POP-before-SMTP. The script's "pop3" has user and password; its "tls"
+    mode is "implicit" or "stls". A login is logged as "-- POP3 login U"."""
+
+    def dialogue(self):
+        conf = self.script["pop3"]
+        self.reply("+OK outpost-test POP3 ready")
+        user = None
+        while True:
+            line = self.read_line().rstrip(b"\r\n").decode("utf-8", "replace")
+            verb, _, arg = line.partition(" ")
+            verb = verb.upper()
+            self.log("C: " + (line if verb != "PASS" else "PASS <hidden>"))
+            if verb == "STLS" and self.script.get("tls", {}).get("mode") == "stls" \
+                    and not self.in_tls:
+                self.reply("+OK Begin TLS negotiation")
+                self.start_tls()
+            elif verb == "USER":
+                user = arg
+                self.reply("+OK")
+            elif verb == "PASS":
+                if user == conf["user"] and arg == conf["password"]:
+                    self.log("-- POP3 login %s%s" % (user, " over TLS" if self.in_tls else ""))
+                    self.reply("+OK logged in")
+                else:
+                    self.reply("-ERR [AUTH] Authentication failed.")
+            elif verb == "QUIT":
+                self.reply("+OK Bye")
+                raise Closed()
+            else:
+                self.reply("-ERR unknown command")
+
+
 class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
@@ -515,6 +549,7 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--record", required=True)
     ap.add_argument("--script")
+    ap.add_argument("--pop3", action="store_true", help="speak POP3 instead (see Pop3Session)")
     opts = ap.parse_args()
 
     Session.script = {}
@@ -525,7 +560,7 @@ def main():
 
     if ":" in opts.host:
         Server.address_family = socket.AF_INET6
-    server = Server((opts.host, 0), Session)
+    server = Server((opts.host, 0), Pop3Session if opts.pop3 else Session)
     port = server.server_address[1]
     tmp = opts.port_file + ".tmp"
     with open(tmp, "w") as f:
