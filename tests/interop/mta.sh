@@ -65,7 +65,7 @@ log_path = $dc/log
 instance_name = outpost-test-$$
 protocols =
 ssl = no
-auth_mechanisms = plain login cram-md5 scram-sha-1 scram-sha-256
+auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256
 disable_plaintext_auth = no
 passdb {
   driver = passwd-file

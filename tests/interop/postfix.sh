@@ -73,7 +73,7 @@ check "implicit TLS: the delivered message is byte for byte what was sent" \
 
 # Every mechanism Dovecot offers, forced, on both ports.
 n=2
-for mech in PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256; do
+for mech in PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256; do
     for acct in submission smtps; do
         run_outpost -a "$acct" --auth="$mech" -oi rcpt@example.test <"$T/msg"
         is "$RC" 0 "Postfix + Dovecot, $acct, AUTH $mech: accepted"
@@ -82,7 +82,7 @@ for mech in PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256; do
     done
 done
 check "all of them delivered" wait_for_mail "$n"
-for mech in PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256; do
+for mech in PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256; do
     check "Postfix logged sasl_method=$mech for outpost's user" \
         grep -q "sasl_method=$mech, sasl_username=$MTA_USER" "$T/postfix/maillog"
 done
@@ -107,7 +107,7 @@ is "$RC" 0 "--serverinfo against Postfix"
 check "--serverinfo: Postfix's greeting" grep -q 'greeting: 220 mta.example.test ESMTP Postfix' "$OUT"
 check "--serverinfo: no AUTH before TLS (smtpd_tls_auth_only)" grep -qx 'AUTH mechanisms before TLS: (none)' "$OUT"
 check "--serverinfo: Dovecot's mechanisms after TLS" \
-    grep -qx 'AUTH mechanisms after TLS: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256' "$OUT"
+    grep -qx 'AUTH mechanisms after TLS: PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256' "$OUT"
 check "--serverinfo: the certificate" grep -q 'issuer: CN=outpost test CA' "$OUT"
 
 # Postfix requires TLS on the submission port: without it, it refuses MAIL.
