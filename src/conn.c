@@ -231,9 +231,15 @@ size_t conn_buffered(const struct conn *c)
     return (c->rlen - c->rpos) + c->tp->pending(c);
 }
 
-void conn_wipe_output(struct conn *c)
+int conn_send_secret_line(struct conn *c, const char *line, size_t n, struct error *err)
 {
+    int r = conn_write(c, line, n, err);
+    if (r == 0)
+        r = conn_write(c, "\r\n", 2, err);
+    if (r == 0)
+        r = conn_flush(c, err);
     secure_wipe(c->wbuf, sizeof c->wbuf);
+    return r;
 }
 
 void conn_close(struct conn *c)

@@ -68,8 +68,9 @@ int conn_flush(struct conn *c, struct error *err);
  * waiting in the socket. */
 size_t conn_buffered(const struct conn *c);
 
-/* Overwrite the write buffer (after a secret went out through it). */
-void conn_wipe_output(struct conn *c);
+/* Send one line that may hold a secret: the line and CRLF leave at once,
+ * and the write buffer is overwritten afterwards. */
+int conn_send_secret_line(struct conn *c, const char *line, size_t n, struct error *err);
 
 void conn_close(struct conn *c);
 

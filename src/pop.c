@@ -43,12 +43,7 @@ static int pop_command(struct conn *c, const char *verb, const char *arg, bool s
                                         "password");
     }
     debug_sent(line, strlen(line), secret ? strlen(verb) + 1 : NO_REDACT);
-    int r = conn_write(c, line, strlen(line), err);
-    if (r == 0)
-        r = conn_write(c, "\r\n", 2, err);
-    if (r == 0)
-        r = conn_flush(c, err);
-    conn_wipe_output(c);
+    int r = conn_send_secret_line(c, line, strlen(line), err);
     secure_free(line);
     return r < 0 ? -1 : pop_reply(c, verb, err);
 }

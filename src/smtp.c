@@ -232,13 +232,7 @@ int smtp_auth_exchange(struct smtp *s, const char *line, size_t redact_from, cha
     if (memchr(line, '\r', n) || memchr(line, '\n', n))
         return err_set(err, ERR_SOFTWARE, "refusing to send a command containing a line break");
     debug_sent(line, n, redact_from);
-    int r = conn_write(s->conn, line, n, err);
-    if (r == 0)
-        r = conn_write(s->conn, "\r\n", 2, err);
-    if (r == 0)
-        r = conn_flush(s->conn, err);
-    conn_wipe_output(s->conn); /* the line may hold a password */
-    if (r < 0) {
+    if (conn_send_secret_line(s->conn, line, n, err) < 0) {
         s->broken = true;
         return -1;
     }
