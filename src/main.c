@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -222,6 +223,9 @@ int main(int argc, char **argv)
 {
     /* A closed connection must be an error we report, not a silent death. */
     signal(SIGPIPE, SIG_IGN);
+    /* Passwords pass through this process' memory: no core file of it. */
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
 
     struct cli o;
     struct error err;

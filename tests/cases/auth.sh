@@ -176,6 +176,18 @@ else
     for i in 1 2 3; do echo "ok $((TAP_N += 1)) # SKIP script(1) is not installed"; done
 fi
 
+# ---- no core files ---------------------------------------------------------------------
+# passwordeval inherits outpost's limits: with a password of "0", only a
+# shell that sees core files disabled logs in.
+if [ "$(ulimit -H -c)" != 0 ]; then
+    SERVER_PASSWORD=0 auth_server nocore '["PLAIN"]'
+    config tls "auth on" "passwordeval ulimit -c"
+    (ulimit -S -c unlimited && send && exit "$RC")
+    is "$?" 0 "core files are disabled in outpost (even when the caller allows them)"
+else
+    echo "ok $((TAP_N += 1)) # SKIP core files are already disabled here"
+fi
+
 # ---- POP-before-SMTP ----------------------------------------------------------------
 pop_server() { # pop_server NAME MODE(implicit|stls) PASSWORD: sets POP_PORT, POP_DIR
     SERVER_FLAGS=--pop3 start_server "$1" "{\"tls\": {\"mode\": \"$2\", \"cert\": \"$PKI/server.pem\", \"key\": \"$PKI/key.pem\"}, \"pop3\": {\"user\": \"$USER_NAME\", \"password\": \"$3\"}}"
