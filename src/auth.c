@@ -112,20 +112,12 @@ struct run {
 #endif
 };
 
-/* user and secret joined by 'sep', base64: PLAIN's and XOAUTH2's forms. */
-static char *encode_secret_text(const char *fmt1, const char *a, const char *fmt2, const char *b,
-                                const char *tail)
+/* base64 of a text that holds a secret; the text is wiped and freed. */
+static char *encode_secret(char *text, size_t n)
 {
-    struct strbuf sb;
-    sb_init(&sb);
-    sb_puts(&sb, fmt1);
-    sb_puts(&sb, a);
-    sb_puts(&sb, fmt2);
-    sb_puts(&sb, b);
-    sb_puts(&sb, tail);
-    char *out = base64_encode(sb.data, sb.len);
-    secure_wipe(sb.data, sb.len);
-    sb_free(&sb);
+    char *out = base64_encode(text, n);
+    secure_wipe(text, n);
+    free(text);
     return out;
 }
 
@@ -137,16 +129,9 @@ static int builtin_step(struct run *r, const char *challenge, char **out, struct
     const char *user = r->p->user ? r->p->user : "";
     unsigned step = r->steps++;
     if (strcmp(name, "PLAIN") == 0 && step == 0) {
-        /* authzid NUL authcid NUL password */
-        struct strbuf sb;
-        sb_init(&sb);
-        sb_append(&sb, "", 1);
-        sb_puts(&sb, user);
-        sb_append(&sb, "", 1);
-        sb_puts(&sb, r->secret);
-        *out = base64_encode(sb.data, sb.len);
-        secure_wipe(sb.data, sb.len);
-        sb_free(&sb);
+        /* authzid (empty) NUL authcid NUL password */
+        char *text = xasprintf("%c%s%c%s", 0, user, 0, r->secret);
+        *out = encode_secret(text, strlen(user) + strlen(r->secret) + 2);
         return 0;
     }
     if (strcmp(name, "LOGIN") == 0 && step < 2) {
@@ -161,9 +146,12 @@ static int builtin_step(struct run *r, const char *challenge, char **out, struct
     if (strcmp(name, "XOAUTH2") == 0) {
         /* After a failure the server sends a JSON error as a challenge;
          * an empty response lets it finish with the real reply. */
-        *out = step == 0 ? encode_secret_text("user=", user, "\001auth=Bearer ", r->secret,
-                                              "\001\001")
-                         : xstrdup("");
+        if (step == 0) {
+            char *text = xasprintf("user=%s\001auth=Bearer %s\001\001", user, r->secret);
+            *out = encode_secret(text, strlen(text));
+        } else {
+            *out = xstrdup("");
+        }
         return 0;
     }
     if (strcmp(name, "OAUTHBEARER") == 0) {
@@ -171,13 +159,11 @@ static int builtin_step(struct run *r, const char *challenge, char **out, struct
             *out = base64_encode("\001", 1);
             return 0;
         }
-        char *gs2 = xasprintf("n,a=%s,\001host=%s\001port=%ld\001auth=Bearer ", user,
-                              r->p->host ? r->p->host : "", r->p->port);
-        *out = encode_secret_text(gs2, "", "", r->secret, "\001\001");
-        free(gs2);
+        char *text = xasprintf("n,a=%s,\001host=%s\001port=%ld\001auth=Bearer %s\001\001", user,
+                               r->p->host ? r->p->host : "", r->p->port, r->secret);
+        *out = encode_secret(text, strlen(text));
         return 0;
     }
-    (void)challenge;
     return err_set(err, ERR_PROTOCOL, "the server sent another %s challenge after the exchange "
                                       "was complete", name);
 }

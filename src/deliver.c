@@ -37,10 +37,9 @@ static void tls_params_from(const struct account *a, struct tls_params *t)
     };
 }
 
-static int account_secret(void *ctx, char **out, struct error *err)
+void deliver_secret_query(const struct account *a, struct secret_query *q)
 {
-    const struct account *a = ctx;
-    struct secret_query q = {
+    *q = (struct secret_query){
         .account = a->name,
         .host = a->host,
         .user = a->user,
@@ -48,6 +47,12 @@ static int account_secret(void *ctx, char **out, struct error *err)
         .password = a->password,
         .passwordeval = a->passwordeval,
     };
+}
+
+static int account_secret(void *ctx, char **out, struct error *err)
+{
+    struct secret_query q;
+    deliver_secret_query(ctx, &q);
     return secret_get(&q, out, err);
 }
 

@@ -7,6 +7,7 @@
 #include "account.h"
 #include "envelope.h"
 #include "error.h"
+#include "secret.h"
 #include "session.h"
 #include "spool.h"
 
@@ -14,6 +15,10 @@
  * AUTH). --serverinfo uses it as it is; deliver() sends through it. The
  * session is the caller's to session_close(). */
 int deliver_open_session(const struct account *a, struct session *s, struct error *err);
+
+/* Where this account's password is looked for (sending, --store-password
+ * and --forget-password must agree on it). */
+void deliver_secret_query(const struct account *a, struct secret_query *q);
 
 /* Deliver the spooled message. 0 when the server accepted it. */
 int deliver(const struct account *a, const struct envelope *env, const struct spool *msg,

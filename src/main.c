@@ -193,8 +193,8 @@ static int keyring_mode(const struct cli *o, struct error *err)
         r = err_set(err, ERR_CONFIG, "account '%s' has no 'user': the keyring entry is "
                                      "looked up by host, service and user", a->name);
     } else {
-        struct secret_query q = {.account = a->name, .host = a->host, .user = a->user,
-                                 .service = a->password_from};
+        struct secret_query q;
+        deliver_secret_query(a, &q);
         if (o->mode == MODE_FORGET_PASSWORD) {
             r = secret_keyring_forget(&q, err);
             if (r == 0)
