@@ -348,11 +348,7 @@ static int p_syslog(struct account *a, const struct field *f, const char *arg, c
 static const char *const protocol_names[] = {"smtp", "lmtp", NULL};
 static const char *const header_names[] = {"auto", "on", "off", NULL};
 
-static const char NOT_YET_NET[] = "this connection type is not implemented yet";
-static const char NOT_YET_HEADERS[] = "header rewriting is not implemented yet";
-static const char NOT_YET_DSN[] = "delivery status notifications are not implemented yet";
 static const char NOT_YET_LOG[] = "logging is not implemented yet";
-static const char NOT_YET_ALIASES[] = "aliases are not implemented yet";
 
 #define STR(field) K_STR, offsetof(struct account, field)
 #define LONG(field) K_LONG, offsetof(struct account, field)
@@ -364,11 +360,11 @@ static const struct field fields[] = {
     {"host", STR(host), p_name_required, false, NULL, NULL, NULL},
     {"port", LONG(port), p_port, false, "(default)", NULL, NULL},
     {"source_ip", STR(source_ip), p_text, false, NULL, NULL, NULL},
-    {"proxy_host", STR(proxy_host), p_text, false, NULL, NULL, NOT_YET_NET},
-    {"proxy_port", LONG(proxy_port), p_port_optional, false, "(not set)", NULL, NOT_YET_NET},
-    {"socket", STR(socket), p_path, false, NULL, NULL, NOT_YET_NET},
+    {"proxy_host", STR(proxy_host), p_text, false, NULL, NULL, NULL},
+    {"proxy_port", LONG(proxy_port), p_port_optional, false, "(not set)", NULL, NULL},
+    {"socket", STR(socket), p_path, false, NULL, NULL, NULL},
     {"timeout", LONG(timeout), p_timeout, false, "off", NULL, NULL},
-    {"protocol", INT(protocol), p_protocol, false, NULL, protocol_names, NOT_YET_NET},
+    {"protocol", INT(protocol), p_protocol, false, NULL, protocol_names, NULL},
     {"domain", STR(domain), p_name, false, "(this machine's name)", NULL, NULL},
     {"auth", STR(auth), p_auth, false, "off", NULL, NULL},
     {"user", STR(user), p_text, false, NULL, NULL, NULL},
@@ -391,23 +387,19 @@ static const struct field fields[] = {
      "(not set)", NULL, NULL},
     {"from", STR(from), p_text, false, NULL, NULL, NULL},
     {"allow_from_override", BOOL(allow_from_override), p_bool, false, NULL, NULL, NULL},
-    {"dsn_notify", STR(dsn_notify), p_dsn_notify, false, NULL, NULL, NOT_YET_DSN},
-    {"dsn_return", STR(dsn_return), p_dsn_return, false, NULL, NULL, NOT_YET_DSN},
-    {"set_from_header", INT(set_from_header), p_header3, false, NULL, header_names,
-     NOT_YET_HEADERS},
-    {"set_date_header", INT(set_date_header), p_header2, false, NULL, header_names,
-     NOT_YET_HEADERS},
-    {"set_msgid_header", INT(set_msgid_header), p_header2, false, NULL, header_names,
-     NOT_YET_HEADERS},
+    {"dsn_notify", STR(dsn_notify), p_dsn_notify, false, NULL, NULL, NULL},
+    {"dsn_return", STR(dsn_return), p_dsn_return, false, NULL, NULL, NULL},
+    {"set_from_header", INT(set_from_header), p_header3, false, NULL, header_names, NULL},
+    {"set_date_header", INT(set_date_header), p_header2, false, NULL, header_names, NULL},
+    {"set_msgid_header", INT(set_msgid_header), p_header2, false, NULL, header_names, NULL},
     {"remove_bcc_headers", BOOL(remove_bcc_headers), p_bool, false, NULL, NULL, NULL},
-    {"undisclosed_recipients", BOOL(undisclosed_recipients), p_bool, false, NULL, NULL,
-     NOT_YET_HEADERS},
+    {"undisclosed_recipients", BOOL(undisclosed_recipients), p_bool, false, NULL, NULL, NULL},
     {"logfile", STR(logfile), p_path, false, NULL, NULL, NOT_YET_LOG},
     {"logfile_time_format", STR(logfile_time_format), p_text, false, NULL, NULL, NOT_YET_LOG},
     {"syslog", STR(syslog), p_syslog, false, "off", NULL, NOT_YET_LOG},
-    {"aliases", STR(aliases), p_path, false, NULL, NULL, NOT_YET_ALIASES},
-    {"auto_from", BOOL(auto_from), p_bool, false, NULL, NULL, NOT_YET_HEADERS},
-    {"maildomain", STR(maildomain), p_text, false, NULL, NULL, NOT_YET_HEADERS},
+    {"aliases", STR(aliases), p_path, false, NULL, NULL, NULL},
+    {"auto_from", BOOL(auto_from), p_bool, false, NULL, NULL, NULL},
+    {"maildomain", STR(maildomain), p_text, false, NULL, NULL, NULL},
 };
 
 _Static_assert(ARRAY_LEN(fields) <= 128, "account.set holds 128 bits");
@@ -612,17 +604,12 @@ int account_finish(struct account *a, struct error *err)
         return account_error(err, a, "tls_cert_file requires tls_key_file");
     if (a->tls_crl_file && !a->tls_trust_file)
         return account_error(err, a, "tls_crl_file requires tls_trust_file");
-    return 0;
-}
-
-int account_check_supported(const struct account *a, struct error *err)
-{
-    if (a->proxy_host)
-        return account_error(err, a, "proxy_host is not supported by this version of outpost");
-    if (a->socket)
-        return account_error(err, a, "socket is not supported by this version of outpost");
-    if (a->protocol == PROTO_LMTP)
-        return account_error(err, a, "protocol lmtp is not supported by this version of outpost");
+    if (a->socket && a->tls && a->tls_certcheck && !a->tls_fingerprint && !a->host &&
+        !a->tls_host_override)
+        return account_error(err, a, "TLS over a socket needs the server's name to verify: "
+                                     "set host or tls_host_override");
+    if (a->socket && a->proxy_host)
+        return account_error(err, a, "socket and proxy_host cannot be used together");
     return 0;
 }
 

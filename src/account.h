@@ -88,10 +88,6 @@ long account_default_port(const struct account *a);
 /* Fill in derived defaults (port) and check the combination of settings.
  * Returns 0, or -1 with a config error naming the account. */
 int account_finish(struct account *a, struct error *err);
-/* Refuse settings this build accepts in the file but cannot honour yet,
- * rather than silently doing something less safe (e.g. sending in
- * cleartext when TLS was asked for). */
-int account_check_supported(const struct account *a, struct error *err);
 
 /* --pretend: every setting, the password as '*', and a note on settings
  * that are accepted but not acted on yet. */

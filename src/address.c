@@ -144,6 +144,17 @@ bool is_safe_hostname(const char *s)
 char *default_ehlo_domain(void)
 {
     char *h = host_name();
+    /* A short name ("laptop") is qualified through the resolver when it
+     * knows better ("laptop.example.org"); "localhost" is never better. */
+    if (!strchr(h, '.')) {
+        char *c = canonical_host_name();
+        if (strchr(c, '.') && is_safe_hostname(c) && strncmp(c, "localhost", 9) != 0) {
+            free(h);
+            h = c;
+        } else {
+            free(c);
+        }
+    }
     if (!is_safe_hostname(h)) {
         free(h);
         h = xstrdup("localhost");

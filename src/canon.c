@@ -43,7 +43,8 @@ size_t canon_feed(struct canon *c, const char *in, size_t n, char *out)
             continue;
         }
         if (c->held_dot) {
-            out[o++] = '.';
+            if (!c->unstuff) /* SMTP DATA: "..x" stands for ".x" */
+                out[o++] = '.';
             c->held_dot = false;
         }
         if (ch == '.' && c->bol) {

@@ -11,6 +11,7 @@
 
 struct canon {
     bool dot_ends;     /* sendmail rule (no -i): a line of one "." ends input */
+    bool unstuff;      /* SMTP DATA input: a line-initial "." before text is dropped */
     bool bol;          /* at the beginning of a line */
     bool held_dot;     /* a "." at line start, not yet known to be the end */
     bool held_cr;      /* a CR, not yet known to be part of CRLF */

@@ -97,6 +97,8 @@ static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
         o->debug = true;
     else if (strcmp(name, "read-recipients") == 0)
         o->read_recipients = true;
+    else if (strcmp(name, "read-envelope-from") == 0)
+        o->read_envelope_from = true;
     else
         flag = false;
     if (flag) {

@@ -34,6 +34,7 @@ struct cli {
     enum cli_mode mode;
     bool debug;            /* --debug, -d, -v */
     bool read_recipients;  /* -t */
+    bool read_envelope_from; /* --read-envelope-from: -f taken from the From header */
     bool ignore_dots;      /* -i, -oi: a lone "." does not end the message */
     const char *from;      /* -f, -r, --from */
     const char *full_name; /* -F */

@@ -58,8 +58,6 @@ static int account_secret(void *ctx, char **out, struct error *err)
 
 int deliver_open_session(const struct account *a, struct session *s, struct error *err)
 {
-    if (account_check_supported(a, err) < 0)
-        return -1;
     char *domain = a->domain ? expand_from_pattern(a->domain) : default_ehlo_domain();
     if (!is_safe_hostname(domain)) {
         err_set(err, ERR_CONFIG, "account '%s': domain '%s' cannot be used as an EHLO name",
@@ -72,7 +70,12 @@ int deliver_open_session(const struct account *a, struct session *s, struct erro
                  "anyone on the network path can read and change what is sent", a->name);
     struct tls_params tls;
     tls_params_from(a, &tls);
-    struct endpoint ep = {.host = a->host, .port = a->port, .tls = tls_mode(a)};
+    struct endpoint ep = {
+        .host = a->host ? a->host : "localhost",
+        .port = a->port,
+        .tls = tls_mode(a),
+        .socket = a->socket,
+    };
     struct auth_params auth = {
         .mechanism = a->auth,
         .user = a->user,
@@ -87,6 +90,8 @@ int deliver_open_session(const struct account *a, struct session *s, struct erro
         .domain = domain,
         .timeout_ms = (int)a->timeout * 1000,
         .source_ip = a->source_ip,
+        .proxy_host = a->proxy_host,
+        .proxy_port = a->proxy_port ? a->proxy_port : 1080,
         .lmtp = a->protocol == PROTO_LMTP,
         .tls = &tls,
         .auth = a->auth ? &auth : NULL,

@@ -12,12 +12,15 @@
 
 #include "account.h"
 #include "address.h"
+#include "addrlist.h"
+#include "aliases.h"
 #include "cli.h"
 #include "conf.h"
 #include "deliver.h"
 #include "envelope.h"
 #include "error.h"
 #include "log.h"
+#include "message.h"
 #include "secret.h"
 #include "serverinfo.h"
 #include "spool.h"
@@ -25,8 +28,8 @@
 #include "version.h"
 
 /* The account for this message, as a private copy with the command-line
- * settings applied. */
-static struct account *choose_account(const struct cli *o, struct error *err)
+ * settings applied. 'from' (from -f or the From header) may choose it. */
+static struct account *choose_account(const struct cli *o, const char *from, struct error *err)
 {
     struct account *a = NULL;
     if (o->host_only) {
@@ -45,8 +48,8 @@ static struct account *choose_account(const struct cli *o, struct error *err)
         } else if (o->account) {
             if (!(found = conf_find(&cfg, o->account)))
                 err_set(err, ERR_CONFIG, "account '%s' not found in %s", o->account, files);
-        } else if (o->from && (found = conf_find_by_from(&cfg, o->from))) {
-            debug_note("account '%s' chosen by the envelope sender %s", found->name, o->from);
+        } else if (from && (found = conf_find_by_from(&cfg, from))) {
+            debug_note("account '%s' chosen by the envelope sender %s", found->name, from);
         } else if (!(found = conf_find(&cfg, "default"))) {
             err_set(err, ERR_CONFIG, "no account named 'default' in %s (choose one with -a NAME, "
                                      "or add 'account default : NAME')", files);
@@ -73,44 +76,32 @@ static struct account *choose_account(const struct cli *o, struct error *err)
     return a;
 }
 
-/* The envelope sender: -f when the account allows it, else its 'from'. */
-static char *envelope_sender(const struct cli *o, const struct account *a, struct error *err)
+/* The envelope sender: 'given' (-f or the From header) when the account
+ * allows it, else its 'from' (or auto_from's user@maildomain). */
+static char *envelope_sender(const char *given, const struct account *a, struct error *err)
 {
-    if (o->from && a->allow_from_override)
-        return address_envelope(o->from, true, "the -f address", ERR_USAGE, err);
-    if (!a->from) {
+    if (given && a->allow_from_override)
+        return address_envelope(given, true, "the envelope sender", ERR_USAGE, err);
+    char *pattern = NULL;
+    if (a->from)
+        pattern = xstrdup(a->from);
+    else if (a->auto_from)
+        pattern = xasprintf("%%U@%s", a->maildomain ? a->maildomain : "%C");
+    if (!pattern) {
         err_set(err, ERR_CONFIG, "no envelope sender: set 'from' in account '%s' or use -f",
                 a->name);
         return NULL;
     }
-    char *expanded = expand_from_pattern(a->from);
+    char *expanded = expand_from_pattern(pattern);
     char *addr = NULL;
     if (strpbrk(expanded, "*?["))
         err_set(err, ERR_CONFIG, "account '%s': 'from %s' is a pattern, so use -f to give "
-                                 "the sender", a->name, a->from);
+                                 "the sender", a->name, pattern);
     else
         addr = address_envelope(expanded, true, "the account's 'from'", ERR_CONFIG, err);
     free(expanded);
+    free(pattern);
     return addr;
-}
-
-static int build_envelope(const struct cli *o, const struct account *a, struct envelope *env,
-                          struct error *err)
-{
-    memset(env, 0, sizeof *env);
-    if (o->read_recipients)
-        return err_set(err, ERR_USAGE, "-t (recipients from the headers) is not supported by "
-                                       "this version of outpost");
-    if (!(env->from = envelope_sender(o, a, err)))
-        return -1;
-    env->rcpts = xcalloc(o->nrcpts ? o->nrcpts : 1, sizeof *env->rcpts);
-    for (size_t i = 0; i < o->nrcpts; i++) {
-        env->rcpts[i] = address_envelope(o->rcpts[i], false, "recipient", ERR_USAGE, err);
-        if (!env->rcpts[i])
-            return -1;
-        env->nrcpts++;
-    }
-    return 0;
 }
 
 static void free_envelope(struct envelope *env)
@@ -119,6 +110,55 @@ static void free_envelope(struct envelope *env)
     for (size_t i = 0; i < env->nrcpts; i++)
         free(env->rcpts[i]);
     free(env->rcpts);
+    memset(env, 0, sizeof *env);
+}
+
+/* Recipients: the operands, plus the headers' with -t; local names through
+ * the aliases file; each checked before it can reach an SMTP command. */
+static int collect_recipients(const struct cli *o, const struct account *a,
+                              const struct spool *sp, struct envelope *env, struct error *err)
+{
+    struct addr_list l = {0};
+    int r = 0;
+    for (size_t i = 0; i < o->nrcpts && r == 0; i++) {
+        char *addr = address_envelope(o->rcpts[i], false, "recipient", ERR_USAGE, err);
+        if (addr)
+            addrlist_add_unique(&l, addr);
+        else
+            r = -1;
+    }
+    if (r == 0 && o->read_recipients)
+        r = message_header_recipients(sp, &l, err);
+    for (size_t i = 0; i < l.n && r == 0; i++) {
+        char *checked = address_envelope(l.v[i], false, "recipient", ERR_MESSAGE, err);
+        r = checked ? 0 : -1;
+        free(checked);
+    }
+    struct aliases *al = NULL;
+    bool local = false;
+    for (size_t i = 0; i < l.n; i++)
+        local |= strchr(l.v[i], '@') == NULL;
+    /* LMTP servers deliver to local names themselves. */
+    if (r == 0 && local && a->protocol != PROTO_LMTP) {
+        char *path = a->aliases ? expand_tilde(a->aliases) : NULL;
+        r = path ? aliases_load(path, &al, err) : 0;
+        if (r == 0)
+            r = aliases_expand(al, &l, err);
+        aliases_free(al);
+        free(path);
+    }
+    if (r == 0 && l.n == 0)
+        r = err_set(err, ERR_USAGE, o->read_recipients ? "no recipients given, and none found "
+                                                         "in the To, Cc or Bcc headers"
+                                                       : "no recipients given");
+    if (r == 0) {
+        env->rcpts = l.v;
+        env->nrcpts = l.n;
+        l.v = NULL;
+        l.n = 0;
+    }
+    addrlist_free(&l);
+    return r;
 }
 
 static void pretend(const struct cli *o, const struct account *a, const struct envelope *env)
@@ -128,38 +168,69 @@ static void pretend(const struct cli *o, const struct account *a, const struct e
     account_describe(a, stdout);
     printf("envelope from = %s\n", env->from[0] ? env->from : "<>");
     printf("recipients =");
-    for (size_t i = 0; i < env->nrcpts; i++)
-        printf("%s %s", i ? "," : "", env->rcpts[i]);
-    printf("%s\n", env->nrcpts ? "" : " (none)");
+    for (size_t i = 0; i < o->nrcpts; i++)
+        printf("%s %s", i ? "," : "", o->rcpts[i]);
+    if (o->read_recipients)
+        printf("%s(and those in the message's To, Cc and Bcc headers: -t)", o->nrcpts ? " " : " ");
+    printf("%s\n", o->nrcpts || o->read_recipients ? "" : " (none)");
     if (o->full_name)
-        printf("full name (-F) = %s   [accepted, not acted on yet: header rewriting is not "
-               "implemented yet]\n", o->full_name);
+        printf("full name (-F) = %s\n", o->full_name);
     if (o->envid)
-        printf("envelope id (-V) = %s   [accepted, not acted on yet: delivery status "
-               "notifications are not implemented yet]\n", o->envid);
+        printf("envelope id (-V) = %s\n", o->envid);
+}
+
+static int read_message(const struct cli *o, struct spool *sp, struct error *err)
+{
+    struct spool_options so = {.dot_ends = !o->ignore_dots};
+    return spool_read(sp, STDIN_FILENO, &so, err);
 }
 
 static int send_mode(const struct cli *o, struct error *err)
 {
-    struct account *a = choose_account(o, err);
-    if (!a)
-        return -1;
-    struct envelope env;
-    int r = build_envelope(o, a, &env, err);
-    if (r == 0 && o->mode == MODE_PRETEND) {
-        pretend(o, a, &env);
-    } else if (r == 0 && env.nrcpts == 0) {
-        r = err_set(err, ERR_USAGE, "no recipients given");
-    } else if (r == 0) {
-        struct spool sp;
-        struct spool_options so = {.dot_ends = !o->ignore_dots,
-                                   .remove_bcc = a->remove_bcc_headers};
-        r = spool_read(&sp, STDIN_FILENO, &so, err);
-        if (r == 0) {
-            r = deliver(a, &env, &sp, err);
-            spool_close(&sp);
-        }
+    struct spool sp = {.fd = -1};
+    struct envelope env = {0};
+    struct account *a = NULL;
+    char *header_from = NULL;
+    int r = 0;
+    /* With --read-envelope-from the message says who sends it, and that
+     * can choose the account: read it first. */
+    bool spooled = o->read_envelope_from && o->mode == MODE_SEND;
+    if (spooled && (read_message(o, &sp, err) < 0 ||
+                    message_header_from(&sp, &header_from, err) < 0)) {
+        r = -1;
+        goto out;
     }
+    const char *given = header_from ? header_from : o->from;
+    if (!(a = choose_account(o, given, err)) || !(env.from = envelope_sender(given, a, err))) {
+        r = -1;
+        goto out;
+    }
+    if (o->mode == MODE_PRETEND) {
+        pretend(o, a, &env);
+        goto out;
+    }
+    if (!spooled && read_message(o, &sp, err) < 0) {
+        r = -1;
+        goto out;
+    }
+    env.dsn_notify = a->dsn_notify;
+    env.dsn_return = a->dsn_return;
+    env.envid = o->envid;
+    struct header_rules rules = {
+        .remove_bcc = a->remove_bcc_headers,
+        .undisclosed = a->undisclosed_recipients,
+        .set_from = a->set_from_header,
+        .set_date = a->set_date_header,
+        .set_msgid = a->set_msgid_header,
+        .from = env.from,
+        .full_name = o->full_name,
+    };
+    if (collect_recipients(o, a, &sp, &env, err) < 0 ||
+        message_apply_rules(&sp, &rules, err) < 0 || deliver(a, &env, &sp, err) < 0)
+        r = -1;
+out:
+    spool_close(&sp);
+    free(header_from);
     free_envelope(&env);
     account_free(a);
     return r;
@@ -167,7 +238,7 @@ static int send_mode(const struct cli *o, struct error *err)
 
 static int serverinfo_mode(const struct cli *o, struct error *err)
 {
-    struct account *a = choose_account(o, err);
+    struct account *a = choose_account(o, o->from, err);
     if (!a)
         return -1;
     struct session *s = xcalloc(1, sizeof *s);
@@ -185,7 +256,7 @@ static int serverinfo_mode(const struct cli *o, struct error *err)
  * would look up for this account. */
 static int keyring_mode(const struct cli *o, struct error *err)
 {
-    struct account *a = choose_account(o, err);
+    struct account *a = choose_account(o, o->from, err);
     if (!a)
         return -1;
     int r = 0;

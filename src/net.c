@@ -4,13 +4,16 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -121,4 +124,129 @@ int net_connect(const char *host, long port, const char *source_ip, int timeout_
         return err_set(err, ERR_TEMPORARY, "cannot connect to %s port %ld: no answer within %d s",
                        host, port, timeout_ms / 1000);
     return err_errno(err, ERR_TEMPORARY, last_errno, "cannot connect to %s port %ld", host, port);
+}
+
+int net_connect_unix(const char *path, struct error *err)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sun.sun_path)
+        return err_set(err, ERR_CONFIG, "socket path %s is too long", path);
+    strcpy(sun.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_errno(err, ERR_OS, errno, "cannot create a socket");
+    debug_note("connecting to the local socket %s", path);
+    if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
+        int e = errno;
+        close(fd);
+        return err_errno(err, e == ENOENT || e == EACCES ? ERR_CONFIG : ERR_TEMPORARY, e,
+                         "cannot connect to the socket %s", path);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    return fd;
+}
+
+/* Move exactly 'n' bytes to (writing) or from the proxy before the deadline. */
+static int proxy_move(int fd, bool writing, void *buf, size_t n, int64_t deadline,
+                      struct error *err)
+{
+    size_t done = 0;
+    while (done < n) {
+        struct pollfd p = {.fd = fd, .events = writing ? POLLOUT : POLLIN};
+        int left = deadline ? (int)(deadline - now_ms()) : -1;
+        if (deadline && left <= 0)
+            return err_set(err, ERR_TEMPORARY, "the SOCKS proxy did not answer in time");
+        int r = poll(&p, 1, left);
+        if (r <= 0)
+            continue; /* EINTR, or the deadline (checked above) */
+        ssize_t k = writing ? write(fd, (char *)buf + done, n - done)
+                            : read(fd, (char *)buf + done, n - done);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (k < 0)
+            return err_errno(err, ERR_TEMPORARY, errno, "talking to the SOCKS proxy");
+        if (k == 0)
+            return err_set(err, ERR_TEMPORARY, "the SOCKS proxy closed the connection");
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+static int proxy_io(int fd, const void *out, size_t outlen, void *in, size_t n,
+                    int64_t deadline, struct error *err)
+{
+    if (outlen && proxy_move(fd, true, (void *)out, outlen, deadline, err) < 0)
+        return -1;
+    return proxy_move(fd, false, in, n, deadline, err);
+}
+
+static const char *socks_reply_text(unsigned char code)
+{
+    static const char *const text[] = {
+        "succeeded", "general failure", "connection not allowed by ruleset",
+        "network unreachable", "host unreachable", "connection refused",
+        "TTL expired", "command not supported", "address type not supported",
+    };
+    return code < ARRAY_LEN(text) ? text[code] : "unknown error";
+}
+
+int net_connect_socks5(const char *proxy_host, long proxy_port, const char *host, long port,
+                       const char *source_ip, int timeout_ms, struct error *err)
+{
+    int fd = net_connect(proxy_host, proxy_port, source_ip, timeout_ms, err);
+    if (fd < 0) {
+        err_prefix(err, "SOCKS proxy: ");
+        return -1;
+    }
+    int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+    size_t hlen = strlen(host);
+    unsigned char req[262 + 8];
+    unsigned char rep[262 + 8];
+    /* RFC 1928: no authentication; CONNECT by name, so the proxy resolves
+     * it (the name never goes to the local resolver). */
+    if (hlen > 255) {
+        close(fd);
+        return err_set(err, ERR_CONFIG, "host name too long for a SOCKS proxy");
+    }
+    debug_note("asking the SOCKS5 proxy %s port %ld for %s port %ld", proxy_host, proxy_port,
+               host, port);
+    const unsigned char hello[3] = {5, 1, 0};
+    int r = proxy_io(fd, hello, 3, rep, 2, deadline, err);
+    if (r == 0 && (rep[0] != 5 || rep[1] != 0))
+        r = err_set(err, ERR_PROTOCOL, "the SOCKS proxy %s wants an authentication outpost "
+                                       "does not offer (SOCKS5 without authentication only)",
+                    proxy_host);
+    size_t n = 0;
+    req[n++] = 5;
+    req[n++] = 1; /* CONNECT */
+    req[n++] = 0;
+    req[n++] = 3; /* domain name */
+    req[n++] = (unsigned char)hlen;
+    memcpy(req + n, host, hlen);
+    n += hlen;
+    req[n++] = (unsigned char)(port >> 8);
+    req[n++] = (unsigned char)(port & 0xff);
+    if (r == 0)
+        r = proxy_io(fd, req, n, rep, 5, deadline, err);
+    if (r == 0 && rep[0] != 5)
+        r = err_set(err, ERR_PROTOCOL, "the SOCKS proxy %s sent a malformed reply", proxy_host);
+    if (r == 0 && rep[1] != 0)
+        r = err_set(err, rep[1] == 2 ? ERR_PERMANENT : ERR_TEMPORARY,
+                    "the SOCKS proxy %s could not connect to %s port %ld: %s", proxy_host, host,
+                    port, socks_reply_text(rep[1]));
+    if (r == 0) {
+        /* The rest of the reply: the bound address, then the port. */
+        size_t rest = rep[3] == 1 ? 4 + 2 - 1 : rep[3] == 4 ? 16 + 2 - 1 : rep[4] + 2u;
+        if (rep[3] != 1 && rep[3] != 3 && rep[3] != 4)
+            r = err_set(err, ERR_PROTOCOL, "the SOCKS proxy %s sent a malformed reply",
+                        proxy_host);
+        else
+            r = proxy_io(fd, NULL, 0, rep + 5, rest, deadline, err);
+    }
+    if (r < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
 }

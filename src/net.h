@@ -12,4 +12,12 @@
 int net_connect(const char *host, long port, const char *source_ip, int timeout_ms,
                 struct error *err);
 
+/* A local stream socket (socket PATH): a missing socket is ERR_CONFIG. */
+int net_connect_unix(const char *path, struct error *err);
+
+/* host:port through a SOCKS5 proxy (RFC 1928, no authentication). The
+ * proxy resolves 'host'. */
+int net_connect_socks5(const char *proxy_host, long proxy_port, const char *host, long port,
+                       const char *source_ip, int timeout_ms, struct error *err);
+
 #endif

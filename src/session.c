@@ -44,7 +44,10 @@ int session_open(struct session *s, const struct endpoint *ep, const struct sess
                  struct error *err)
 {
     memset(s, 0, sizeof *s);
-    int fd = net_connect(ep->host, ep->port, p->source_ip, p->timeout_ms, err);
+    int fd = ep->socket       ? net_connect_unix(ep->socket, err)
+             : p->proxy_host ? net_connect_socks5(p->proxy_host, p->proxy_port, ep->host,
+                                                  ep->port, p->source_ip, p->timeout_ms, err)
+                             : net_connect(ep->host, ep->port, p->source_ip, p->timeout_ms, err);
     if (fd < 0)
         return -1;
     conn_init(&s->conn, fd, p->timeout_ms);
@@ -63,7 +66,10 @@ int session_open(struct session *s, const struct endpoint *ep, const struct sess
     if (r < 0) {
         smtp_quit(&s->smtp);
         conn_close(&s->conn);
-        err_prefix(err, "%s port %ld: ", ep->host, ep->port);
+        if (ep->socket)
+            err_prefix(err, "%s: ", ep->socket);
+        else
+            err_prefix(err, "%s port %ld: ", ep->host, ep->port);
         return -1;
     }
     s->open = true;

@@ -18,12 +18,15 @@ struct endpoint {
     const char *host;
     long port;
     enum tls_mode tls;
+    const char *socket;     /* a local socket instead of host:port, or NULL */
 };
 
 struct session_params {
     const char *domain;     /* EHLO argument */
     int timeout_ms;         /* 0: none */
     const char *source_ip;  /* or NULL */
+    const char *proxy_host; /* SOCKS5 proxy, or NULL */
+    long proxy_port;
     bool lmtp;
     const struct tls_params *tls; /* how to verify the server, with TLS */
     const struct auth_params *auth; /* or NULL: no AUTH */

@@ -262,7 +262,71 @@ static int send_envelope_command(struct smtp *s, const struct envelope *env, siz
 {
     if (i == 0)
         return send_command(s, err, "MAIL FROM:<%s>%s", env->from, params);
+    if (env->dsn_notify)
+        return send_command(s, err, "RCPT TO:<%s> NOTIFY=%s", env->rcpts[i - 1],
+                            env->dsn_notify);
     return send_command(s, err, "RCPT TO:<%s>", env->rcpts[i - 1]);
+}
+
+static bool is_8bit(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s >= 0x80)
+            return true;
+    return false;
+}
+
+/* RFC 3461 xtext: '+', '=' and anything outside '!'..'~' as "+XX". */
+static void append_xtext(struct strbuf *sb, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < '!' || c > '~' || c == '+' || c == '=')
+            sb_printf(sb, "+%02X", c);
+        else
+            sb_append(sb, s, 1);
+    }
+}
+
+/* The MAIL FROM parameters: SIZE, BODY, SMTPUTF8, RET, ENVID. Asking for
+ * something the server does not offer is an error, not a silent drop. */
+static char *mail_parameters(struct smtp *s, const struct envelope *env, const struct spool *msg,
+                             struct error *err)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, "");
+    if (s->caps.size)
+        sb_printf(&sb, " SIZE=%llu", (unsigned long long)msg->size);
+    if (msg->has_8bit && s->caps.eightbitmime)
+        sb_puts(&sb, " BODY=8BITMIME");
+    bool utf8 = is_8bit(env->from);
+    for (size_t i = 0; i < env->nrcpts && !utf8; i++)
+        utf8 = is_8bit(env->rcpts[i]);
+    if (utf8 && !s->caps.smtputf8) {
+        sb_free(&sb);
+        err_set(err, ERR_PERMANENT, "an address holds non-ASCII characters and the server does "
+                                    "not offer SMTPUTF8 (RFC 6531), so it cannot take them");
+        return NULL;
+    }
+    if (utf8)
+        sb_puts(&sb, " SMTPUTF8");
+    if (env->dsn_notify || env->dsn_return || env->envid) {
+        if (!s->caps.dsn) {
+            sb_free(&sb);
+            err_set(err, ERR_PERMANENT, "delivery status notifications were asked for "
+                                        "(dsn_notify, dsn_return, -N, -R or -V) but the server "
+                                        "does not offer DSN (RFC 3461)");
+            return NULL;
+        }
+        if (env->dsn_return)
+            sb_printf(&sb, " RET=%s", env->dsn_return);
+        if (env->envid) {
+            sb_puts(&sb, " ENVID=");
+            append_xtext(&sb, env->envid);
+        }
+    }
+    return sb_steal(&sb);
 }
 
 /* MAIL FROM and every RCPT TO, pipelined when the server allows it. */
@@ -317,7 +381,13 @@ static int send_body(struct smtp *s, const struct spool *msg, struct error *err)
     dotstuff_init(&ds);
     int r = 0;
     debug_note("sending the message (%llu bytes)", (unsigned long long)msg->size);
-    for (off_t off = 0;;) {
+    /* The header block from memory, then the rest from the spool file. */
+    for (size_t i = 0; i < msg->head_len && r == 0; i += BODY_CHUNK) {
+        size_t n = msg->head_len - i < BODY_CHUNK ? msg->head_len - i : BODY_CHUNK;
+        size_t o = dotstuff_feed(&ds, msg->head + i, n, out);
+        r = conn_write(s->conn, out, o, err);
+    }
+    for (off_t off = (off_t)msg->body_offset; r == 0;) {
         ssize_t n = pread(msg->fd, in, BODY_CHUNK, off);
         if (n < 0 && errno == EINTR)
             continue;
@@ -329,12 +399,10 @@ static int send_body(struct smtp *s, const struct spool *msg, struct error *err)
             break;
         off += n;
         size_t o = dotstuff_feed(&ds, in, (size_t)n, out);
-        if (conn_write(s->conn, out, o, err) < 0) {
-            s->broken = true;
-            r = -1;
-            break;
-        }
+        r = conn_write(s->conn, out, o, err);
     }
+    if (r < 0)
+        s->broken = true;
     free(in);
     free(out);
     if (r < 0)
@@ -348,6 +416,32 @@ static int send_body(struct smtp *s, const struct spool *msg, struct error *err)
     return 0;
 }
 
+/* LMTP (RFC 2033) answers the end of data once per recipient; the first
+ * answer has been read already. */
+static int lmtp_replies(struct smtp *s, const struct envelope *env, smtp_refusal_fn on_refusal,
+                        void *ctx, struct error *err)
+{
+    size_t refused_count = 0;
+    struct error first;
+    for (size_t i = 1; i < env->nrcpts; i++) {
+        if (read_reply(s, STEP_END_OF_DATA, NULL, NULL, err) < 0)
+            return -1;
+        if (positive(s))
+            continue;
+        struct error e;
+        refused(s, STEP_END_OF_DATA, &e, "delivery to <%s> refused", env->rcpts[i]);
+        if (on_refusal)
+            on_refusal(ctx, env->rcpts[i], &e);
+        if (refused_count++ == 0)
+            first = e;
+    }
+    if (refused_count == 0)
+        return 0;
+    *err = first;
+    err_prefix(err, "%zu of %zu recipients not delivered: ", refused_count, env->nrcpts);
+    return -1;
+}
+
 int smtp_send_message(struct smtp *s, const struct envelope *env, const struct spool *msg,
                       smtp_refusal_fn on_refusal, void *ctx, struct error *err)
 {
@@ -355,14 +449,13 @@ int smtp_send_message(struct smtp *s, const struct envelope *env, const struct s
         return err_set(err, ERR_PERMANENT,
                        "the message (%llu bytes) is larger than the server accepts (%llu bytes)",
                        (unsigned long long)msg->size, (unsigned long long)s->caps.size_max);
-    char params[64] = "";
-    if (s->caps.size)
-        snprintf(params, sizeof params, " SIZE=%llu", (unsigned long long)msg->size);
-    if (msg->has_8bit && s->caps.eightbitmime)
-        strcat(params, " BODY=8BITMIME");
-
+    char *params = mail_parameters(s, env, msg, err);
+    if (!params)
+        return -1;
     struct envelope_state st = {.all_nouser = true};
-    if (send_envelope(s, env, params, on_refusal, ctx, &st, err) < 0) {
+    int r = send_envelope(s, env, params, on_refusal, ctx, &st, err);
+    free(params);
+    if (r < 0) {
         reset_transaction(s);
         return -1;
     }
@@ -397,7 +490,7 @@ int smtp_send_message(struct smtp *s, const struct envelope *env, const struct s
     }
     if (!positive(s))
         return refused(s, STEP_END_OF_DATA, err, "the server refused the message");
-    return 0;
+    return s->lmtp ? lmtp_replies(s, env, on_refusal, ctx, err) : 0;
 }
 
 void smtp_quit(struct smtp *s)

@@ -37,14 +37,14 @@ static int open_spool_file(struct error *err)
     return fd;
 }
 
-static int write_all(int fd, const char *p, size_t n, struct error *err)
+static int write_all(int fd, const char *p, size_t n, const char *what, struct error *err)
 {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
-            return err_errno(err, ERR_IO, errno, "cannot write the spool file in %s", temp_dir());
+            return err_errno(err, ERR_IO, errno, "cannot write %s", what);
         p += w;
         n -= (size_t)w;
     }
@@ -53,20 +53,19 @@ static int write_all(int fd, const char *p, size_t n, struct error *err)
 
 int spool_read(struct spool *sp, int in, const struct spool_options *opt, struct error *err)
 {
+    memset(sp, 0, sizeof *sp);
     sp->fd = -1;
-    sp->size = 0;
-    sp->has_8bit = false;
     int fd = open_spool_file(err);
     if (fd < 0)
         return -1;
 
     struct canon canon;
-    struct header_filter hf;
-    canon_init(&canon, opt->dot_ends);
-    header_filter_init(&hf, opt->remove_bcc);
+    struct header_scan hs;
+    canon_init(&canon, opt->dot_ends || opt->smtp_data);
+    canon.unstuff = opt->smtp_data;
+    header_scan_init(&hs);
     char *inbuf = xmalloc(SPOOL_CHUNK);
     char *canonbuf = xmalloc(2 * SPOOL_CHUNK + 4);
-    char *outbuf = xmalloc(2 * SPOOL_CHUNK + 4 + HEADER_NAME_MAX + 2);
     int r = 0;
     bool eof = false;
     while (r == 0 && !eof && !canon.done) {
@@ -74,7 +73,7 @@ int spool_read(struct spool *sp, int in, const struct spool_options *opt, struct
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            r = err_errno(err, ERR_IO, errno, "cannot read the message from standard input");
+            r = err_errno(err, ERR_IO, errno, "cannot read the message");
             break;
         }
         size_t c;
@@ -90,24 +89,59 @@ int spool_read(struct spool *sp, int in, const struct spool_options *opt, struct
                         (unsigned long long)canon.line);
             break;
         }
-        size_t o = header_filter_feed(&hf, canonbuf, c, outbuf);
-        if (eof || canon.done)
-            o += header_filter_finish(&hf, outbuf + o);
-        r = write_all(fd, outbuf, o, err);
-        sp->size += o;
+        header_scan_feed(&hs, canonbuf, c);
+        r = write_all(fd, canonbuf, c, "the spool file", err);
+        sp->file_size += c;
     }
+    if (opt->smtp_data && r == 0 && !canon.done)
+        r = err_set(err, ERR_MESSAGE, "the connection ended inside the message");
+    header_scan_finish(&hs);
+    if (r == 0 && hs.too_big)
+        r = err_set(err, ERR_MESSAGE, "the message's header block is larger than %d KiB",
+                    HEADER_BLOCK_MAX / 1024);
     free(inbuf);
     free(canonbuf);
-    free(outbuf);
-    if (r == 0 && lseek(fd, 0, SEEK_SET) < 0)
-        r = err_errno(err, ERR_IO, errno, "cannot rewind the spool file");
     if (r < 0) {
+        sb_free(&hs.head);
         close(fd);
         return -1;
     }
     sp->fd = fd;
     sp->has_8bit = canon.has_8bit;
+    sp->body_offset = hs.end;
+    size_t len = hs.head.len;
+    spool_set_head(sp, sb_steal(&hs.head), len);
     return 0;
+}
+
+void spool_set_head(struct spool *sp, char *head, size_t len)
+{
+    free(sp->head);
+    sp->head = head;
+    sp->head_len = len;
+    sp->size = len + sp->file_size - sp->body_offset;
+}
+
+int spool_copy_to(const struct spool *sp, int fd, const char *what, struct error *err)
+{
+    if (write_all(fd, sp->head, sp->head_len, what, err) < 0)
+        return -1;
+    char *buf = xmalloc(SPOOL_CHUNK);
+    int r = 0;
+    for (off_t off = (off_t)sp->body_offset;;) {
+        ssize_t n = pread(sp->fd, buf, SPOOL_CHUNK, off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            r = err_errno(err, ERR_IO, errno, "cannot read the spool file");
+        if (n <= 0)
+            break;
+        off += n;
+        if ((r = write_all(fd, buf, (size_t)n, what, err)) < 0)
+            break;
+    }
+    free(buf);
+    return r;
 }
 
 void spool_close(struct spool *sp)
@@ -115,4 +149,6 @@ void spool_close(struct spool *sp)
     if (sp->fd >= 0)
         close(sp->fd);
     sp->fd = -1;
+    free(sp->head);
+    sp->head = NULL;
 }

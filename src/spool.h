@@ -9,20 +9,32 @@
 
 #include "error.h"
 
+/* What goes on the wire is 'head' followed by the file from 'body_offset'
+ * on: the header block lives in memory so it can be rewritten (Bcc
+ * removed, From/Date/Message-ID added) without copying the body. */
 struct spool {
     int fd;
-    uint64_t size;     /* bytes stored: the RFC 1870 SIZE of the message */
+    char *head;        /* the header block, CRLF-terminated fields */
+    size_t head_len;
+    uint64_t body_offset; /* where the rest (empty line, body) starts in fd */
+    uint64_t file_size;
+    uint64_t size;     /* head_len + file_size - body_offset: the RFC 1870 SIZE */
     bool has_8bit;
 };
 
 struct spool_options {
     bool dot_ends;     /* without -i: a line of one "." ends the message */
-    bool remove_bcc;   /* drop Bcc header fields */
+    bool smtp_data;    /* the input is an SMTP DATA stream: undo dot-stuffing */
 };
 
 /* Read the message from 'in' until end of input (or the "." line). A NUL
- * byte is ERR_MESSAGE; local I/O problems are ERR_IO. */
+ * byte or a header block over HEADER_BLOCK_MAX is ERR_MESSAGE; local I/O
+ * problems are ERR_IO. */
 int spool_read(struct spool *sp, int in, const struct spool_options *opt, struct error *err);
+/* Replace the header block (takes ownership of 'head'). */
+void spool_set_head(struct spool *sp, char *head, size_t len);
+/* Copy the whole message (head and body) to 'fd'; 'what' names it in errors. */
+int spool_copy_to(const struct spool *sp, int fd, const char *what, struct error *err);
 void spool_close(struct spool *sp);
 
 #endif

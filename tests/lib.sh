@@ -122,6 +122,10 @@ start_server() {
     PORT=$(cat "$DIR/port")
 }
 
+# Settings for tests that check a message arrives byte for byte: outpost adds
+# no From, Date or Message-ID of its own.
+KEEP_HEADERS=("set_from_header off" "set_date_header off" "set_msgid_header off")
+
 # write_config FILE LINE...: a private (0600) configuration file
 write_config() {
     local f=$1

@@ -5,7 +5,7 @@
 
 start_server large
 write_config "$HOME/.outpostrc" "account default" "host 127.0.0.1" "port $PORT" \
-    "timeout 30" "from sender@example.com"
+    "timeout 30" "from sender@example.com" "${KEEP_HEADERS[@]}"
 
 # 50 MB of LF text: lines of many lengths, some starting with dots, some 8-bit.
 "$TEST_PYTHON" - "$T/big.in" <<'EOF'

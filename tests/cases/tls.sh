@@ -21,7 +21,7 @@ tls_server() {
 # config LINE...: the default account for the last server, plus LINEs
 config() {
     write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PORT" \
-        "from sender@example.com" "timeout 5" "tls on" "tls_trust_file $PKI/ca.pem" "$@"
+        "from sender@example.com" "${KEEP_HEADERS[@]}" "timeout 5" "tls on" "tls_trust_file $PKI/ca.pem" "$@"
 }
 
 send() { run_outpost -oi rcpt@example.org <"$T/msg"; }
@@ -81,7 +81,7 @@ is "$RC" 0 "implicit TLS (tls_starttls off) with a valid chain: delivered"
 check "implicit TLS: the message arrived byte for byte" delivered
 check "implicit TLS: no STARTTLS" sh -c "! grep -q '^C: STARTTLS' '$DIR/session-1.log'"
 write_config "$HOME/.outpostrc" "account default" "host 127.0.0.1" "port $PORT" \
-    "from sender@example.com" "timeout 5" "tls on" "tls_starttls off" "tls_trust_file $PKI/ca.pem"
+    "from sender@example.com" "${KEEP_HEADERS[@]}" "timeout 5" "tls on" "tls_starttls off" "tls_trust_file $PKI/ca.pem"
 send
 is "$RC" 0 "host given as an address: verified against the certificate's IP address"
 check "host given as an address: no SNI (RFC 6066 allows names only)" \
@@ -106,7 +106,7 @@ check "wrong host name: names what the certificate is for" \
     said "it is for wrong.example, mail.wrong.example, not for localhost"
 check "wrong host name: no MAIL was sent" no_mail
 write_config "$HOME/.outpostrc" "account default" "host 127.0.0.1" "port $PORT" \
-    "from sender@example.com" "timeout 5" "tls on" "tls_trust_file $PKI/ca.pem" \
+    "from sender@example.com" "${KEEP_HEADERS[@]}" "timeout 5" "tls on" "tls_trust_file $PKI/ca.pem" \
     "tls_host_override mail.wrong.example"
 send
 is "$RC" 0 "tls_host_override: the certificate is checked against that name"
@@ -246,7 +246,7 @@ if command -v strace >/dev/null; then
     traced_send
     check "with tls_trust_file, the system trust store is not read" sh -c '! grep -qE "ca-certificates\.crt|/etc/ssl/certs" "$0"' "$T/strace"
     write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PORT" \
-        "from sender@example.com" "timeout 5" "tls on"
+        "from sender@example.com" "${KEEP_HEADERS[@]}" "timeout 5" "tls on"
     traced_send
     check "with the default (system) trust, the store is read (so the checks above can fail)" opened_store
 else
