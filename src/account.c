@@ -27,7 +27,6 @@ struct field {
     bool secret;                /* print as '*', wipe on free */
     const char *zero;           /* how to show 0 / NULL, if not "(not set)" */
     const char *const *names;   /* K_INT: value names */
-    const char *pending;        /* accepted but not acted on yet: what for */
 };
 
 #define SLOT(a, f, type) ((type *)(void *)((char *)(a) + (f)->off))
@@ -348,8 +347,6 @@ static int p_syslog(struct account *a, const struct field *f, const char *arg, c
 static const char *const protocol_names[] = {"smtp", "lmtp", NULL};
 static const char *const header_names[] = {"auto", "on", "off", NULL};
 
-static const char NOT_YET_LOG[] = "logging is not implemented yet";
-
 #define STR(field) K_STR, offsetof(struct account, field)
 #define LONG(field) K_LONG, offsetof(struct account, field)
 #define BOOL(field) K_BOOL, offsetof(struct account, field)
@@ -357,49 +354,49 @@ static const char NOT_YET_LOG[] = "logging is not implemented yet";
 
 /* Order is the order of --pretend output. */
 static const struct field fields[] = {
-    {"host", STR(host), p_name_required, false, NULL, NULL, NULL},
-    {"port", LONG(port), p_port, false, "(default)", NULL, NULL},
-    {"source_ip", STR(source_ip), p_text, false, NULL, NULL, NULL},
-    {"proxy_host", STR(proxy_host), p_text, false, NULL, NULL, NULL},
-    {"proxy_port", LONG(proxy_port), p_port_optional, false, "(not set)", NULL, NULL},
-    {"socket", STR(socket), p_path, false, NULL, NULL, NULL},
-    {"timeout", LONG(timeout), p_timeout, false, "off", NULL, NULL},
-    {"protocol", INT(protocol), p_protocol, false, NULL, protocol_names, NULL},
-    {"domain", STR(domain), p_name, false, "(this machine's name)", NULL, NULL},
-    {"auth", STR(auth), p_auth, false, "off", NULL, NULL},
-    {"user", STR(user), p_text, false, NULL, NULL, NULL},
-    {"password", STR(password), p_text, true, NULL, NULL, NULL},
-    {"passwordeval", STR(passwordeval), p_text, false, NULL, NULL, NULL},
-    {"ntlmdomain", STR(ntlmdomain), p_text, false, NULL, NULL, NULL},
-    {"password_from", STR(password_from), p_password_from, false, NULL, NULL, NULL},
-    {"pop_before_smtp", STR(pop_before_smtp), p_text, false, NULL, NULL, NULL},
-    {"tls", BOOL(tls), p_bool, false, NULL, NULL, NULL},
-    {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL, NULL},
-    {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL, NULL},
-    {"tls_crl_file", STR(tls_crl_file), p_path, false, NULL, NULL, NULL},
-    {"tls_fingerprint", STR(tls_fingerprint), p_fingerprint, false, NULL, NULL, NULL},
-    {"tls_key_file", STR(tls_key_file), p_path, false, NULL, NULL, NULL},
-    {"tls_cert_file", STR(tls_cert_file), p_path, false, NULL, NULL, NULL},
-    {"tls_certcheck", BOOL(tls_certcheck), p_bool, false, NULL, NULL, NULL},
-    {"tls_priorities", STR(tls_priorities), p_text, false, NULL, NULL, NULL},
-    {"tls_host_override", STR(tls_host_override), p_name, false, NULL, NULL, NULL},
+    {"host", STR(host), p_name_required, false, NULL, NULL},
+    {"port", LONG(port), p_port, false, "(default)", NULL},
+    {"source_ip", STR(source_ip), p_text, false, NULL, NULL},
+    {"proxy_host", STR(proxy_host), p_text, false, NULL, NULL},
+    {"proxy_port", LONG(proxy_port), p_port_optional, false, "(not set)", NULL},
+    {"socket", STR(socket), p_path, false, NULL, NULL},
+    {"timeout", LONG(timeout), p_timeout, false, "off", NULL},
+    {"protocol", INT(protocol), p_protocol, false, NULL, protocol_names},
+    {"domain", STR(domain), p_name, false, "(this machine's name)", NULL},
+    {"auth", STR(auth), p_auth, false, "off", NULL},
+    {"user", STR(user), p_text, false, NULL, NULL},
+    {"password", STR(password), p_text, true, NULL, NULL},
+    {"passwordeval", STR(passwordeval), p_text, false, NULL, NULL},
+    {"ntlmdomain", STR(ntlmdomain), p_text, false, NULL, NULL},
+    {"password_from", STR(password_from), p_password_from, false, NULL, NULL},
+    {"pop_before_smtp", STR(pop_before_smtp), p_text, false, NULL, NULL},
+    {"tls", BOOL(tls), p_bool, false, NULL, NULL},
+    {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL},
+    {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL},
+    {"tls_crl_file", STR(tls_crl_file), p_path, false, NULL, NULL},
+    {"tls_fingerprint", STR(tls_fingerprint), p_fingerprint, false, NULL, NULL},
+    {"tls_key_file", STR(tls_key_file), p_path, false, NULL, NULL},
+    {"tls_cert_file", STR(tls_cert_file), p_path, false, NULL, NULL},
+    {"tls_certcheck", BOOL(tls_certcheck), p_bool, false, NULL, NULL},
+    {"tls_priorities", STR(tls_priorities), p_text, false, NULL, NULL},
+    {"tls_host_override", STR(tls_host_override), p_name, false, NULL, NULL},
     {"tls_min_dh_prime_bits", LONG(tls_min_dh_prime_bits), p_positive_optional, false,
-     "(not set)", NULL, NULL},
-    {"from", STR(from), p_text, false, NULL, NULL, NULL},
-    {"allow_from_override", BOOL(allow_from_override), p_bool, false, NULL, NULL, NULL},
-    {"dsn_notify", STR(dsn_notify), p_dsn_notify, false, NULL, NULL, NULL},
-    {"dsn_return", STR(dsn_return), p_dsn_return, false, NULL, NULL, NULL},
-    {"set_from_header", INT(set_from_header), p_header3, false, NULL, header_names, NULL},
-    {"set_date_header", INT(set_date_header), p_header2, false, NULL, header_names, NULL},
-    {"set_msgid_header", INT(set_msgid_header), p_header2, false, NULL, header_names, NULL},
-    {"remove_bcc_headers", BOOL(remove_bcc_headers), p_bool, false, NULL, NULL, NULL},
-    {"undisclosed_recipients", BOOL(undisclosed_recipients), p_bool, false, NULL, NULL, NULL},
-    {"logfile", STR(logfile), p_path, false, NULL, NULL, NOT_YET_LOG},
-    {"logfile_time_format", STR(logfile_time_format), p_text, false, NULL, NULL, NOT_YET_LOG},
-    {"syslog", STR(syslog), p_syslog, false, "off", NULL, NOT_YET_LOG},
-    {"aliases", STR(aliases), p_path, false, NULL, NULL, NULL},
-    {"auto_from", BOOL(auto_from), p_bool, false, NULL, NULL, NULL},
-    {"maildomain", STR(maildomain), p_text, false, NULL, NULL, NULL},
+     "(not set)", NULL},
+    {"from", STR(from), p_text, false, NULL, NULL},
+    {"allow_from_override", BOOL(allow_from_override), p_bool, false, NULL, NULL},
+    {"dsn_notify", STR(dsn_notify), p_dsn_notify, false, NULL, NULL},
+    {"dsn_return", STR(dsn_return), p_dsn_return, false, NULL, NULL},
+    {"set_from_header", INT(set_from_header), p_header3, false, NULL, header_names},
+    {"set_date_header", INT(set_date_header), p_header2, false, NULL, header_names},
+    {"set_msgid_header", INT(set_msgid_header), p_header2, false, NULL, header_names},
+    {"remove_bcc_headers", BOOL(remove_bcc_headers), p_bool, false, NULL, NULL},
+    {"undisclosed_recipients", BOOL(undisclosed_recipients), p_bool, false, NULL, NULL},
+    {"logfile", STR(logfile), p_path, false, NULL, NULL},
+    {"logfile_time_format", STR(logfile_time_format), p_text, false, NULL, NULL},
+    {"syslog", STR(syslog), p_syslog, false, "off", NULL},
+    {"aliases", STR(aliases), p_path, false, NULL, NULL},
+    {"auto_from", BOOL(auto_from), p_bool, false, NULL, NULL},
+    {"maildomain", STR(maildomain), p_text, false, NULL, NULL},
 };
 
 _Static_assert(ARRAY_LEN(fields) <= 128, "account.set holds 128 bits");
@@ -613,27 +610,6 @@ int account_finish(struct account *a, struct error *err)
     return 0;
 }
 
-/* True when the field holds something other than what a new account has. */
-static bool differs_from_default(const struct account *a, const struct field *f)
-{
-    static struct account *pristine;
-    if (!pristine)
-        pristine = account_new(NULL); /* lives for the process; --pretend only */
-    switch (f->kind) {
-    case K_STR: {
-        const char *x = *CSLOT(a, f, char *), *y = *CSLOT(pristine, f, char *);
-        return (x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0);
-    }
-    case K_LONG:
-        return *CSLOT(a, f, long) != *CSLOT(pristine, f, long);
-    case K_BOOL:
-        return *CSLOT(a, f, bool) != *CSLOT(pristine, f, bool);
-    case K_INT:
-        return *CSLOT(a, f, int) != *CSLOT(pristine, f, int);
-    }
-    return false;
-}
-
 void account_describe(const struct account *a, FILE *out)
 {
     for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
@@ -665,8 +641,6 @@ void account_describe(const struct account *a, FILE *out)
             fputs(f->names[*CSLOT(a, f, int)], out);
             break;
         }
-        if (f->pending && differs_from_default(a, f))
-            fprintf(out, "   [accepted, not acted on yet: %s]", f->pending);
         fputc('\n', out);
     }
 }

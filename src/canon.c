@@ -20,6 +20,7 @@ size_t canon_feed(struct canon *c, const char *in, size_t n, char *out)
         if (ch == '\n') {
             if (c->held_dot && c->dot_ends) {
                 c->done = true; /* ".\n" or ".\r\n": end of message */
+                c->end_at = i + 1;
                 break;
             }
             if (c->held_dot)

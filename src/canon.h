@@ -19,6 +19,7 @@ struct canon {
     bool has_nul;      /* a NUL byte was found: stop, the message is unusable */
     bool has_8bit;     /* bytes >= 0x80 were seen */
     uint64_t line;     /* current input line, from 1 */
+    size_t end_at;     /* when done: input bytes of the last feed used, "." line included */
 };
 
 void canon_init(struct canon *c, bool dot_ends);

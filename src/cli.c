@@ -91,6 +91,13 @@ static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
         o->mode = MODE_STORE_PASSWORD;
     else if (strcmp(name, "forget-password") == 0)
         o->mode = MODE_FORGET_PASSWORD;
+    else if (strcmp(name, "serve") == 0 && value) {
+        o->mode = MODE_SERVE;
+        o->serve_at = value;
+        free(name);
+        return 0;
+    } else if (strcmp(name, "serve") == 0)
+        o->mode = MODE_SERVE;
     else if (strcmp(name, "password-stdin") == 0)
         o->password_stdin = true;
     else if (strcmp(name, "debug") == 0)
@@ -158,6 +165,8 @@ static int sendmail_mode(struct cli *o, const char *mode, struct error *err)
         o->mode = MODE_QUEUE_LIST;
     else if (strcmp(mode, "i") == 0)
         o->mode = MODE_NEWALIASES;
+    else if (strcmp(mode, "s") == 0)
+        o->mode = MODE_SMTP_STDIO;
     else {
         char opt[32];
         snprintf(opt, sizeof opt, "-b%.20s", mode);
@@ -309,6 +318,7 @@ void cli_help(FILE *out)
           "  -V ENVID          DSN envelope id\n"
           "  -v, -d            protocol transcript on stderr (--debug)\n"
           "  -bp, -q           list / flush the queue (also as 'mailq')\n"
+          "  -bs               speak SMTP on standard input and output\n"
           "  ignored: -oem -oee -odi -odb -om -ob* -B TYPE -G -m -n -U -L TAG -h N -O OPT -p P\n"
           "\n"
           "Other options:\n"
@@ -317,6 +327,8 @@ void cli_help(FILE *out)
           "  --store-password  ask for the account's password, keep it in the keyring\n"
           "                    (--password-stdin: read it from standard input)\n"
           "  --forget-password remove the account's password from the keyring\n"
+          "  --read-envelope-from  the envelope sender is the From header's address\n"
+          "  --serve[=ADDR:PORT]   accept mail over SMTP (default 127.0.0.1:25)\n"
           "  --host=HOST       use no configuration file, only command-line settings\n"
           "  --COMMAND[=VALUE] any configuration command, e.g. --port=587 --tls=off\n"
           "  --version         version and compiled-in features\n"

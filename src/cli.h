@@ -20,6 +20,8 @@ enum cli_mode {
     MODE_SERVERINFO,  /* --serverinfo, -S: what the server offers */
     MODE_STORE_PASSWORD,  /* --store-password: into the keyring */
     MODE_FORGET_PASSWORD, /* --forget-password: out of it */
+    MODE_SMTP_STDIO,  /* -bs: speak SMTP on standard input and output */
+    MODE_SERVE,       /* --serve[=ADDR:PORT]: a loopback SMTP listener */
 };
 
 /* A configuration command given as an option (--port=587, -N, -X...),
@@ -43,6 +45,7 @@ struct cli {
     bool host_only;        /* --host: no configuration file at all */
     bool password_stdin;   /* --password-stdin (with --store-password) */
     const char *envid;     /* -V: DSN envelope id */
+    const char *serve_at;  /* --serve=ADDR:PORT, or NULL for the default */
     struct cli_setting *settings;
     size_t nsettings;
     char **rcpts;          /* operands, in argv */

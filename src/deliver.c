@@ -116,12 +116,14 @@ int deliver_open_session(const struct account *a, struct session *s, struct erro
 }
 
 int deliver(const struct account *a, const struct envelope *env, const struct spool *msg,
-            struct error *err)
+            struct reply *final, struct error *err)
 {
     struct session *s = xcalloc(1, sizeof *s);
     int r = deliver_open_session(a, s, err);
     if (r == 0) {
         r = smtp_send_message(&s->smtp, env, msg, report_refusal, NULL, err);
+        if (final)
+            *final = s->smtp.reply;
         session_close(s);
     }
     free(s);

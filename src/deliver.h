@@ -20,8 +20,9 @@ int deliver_open_session(const struct account *a, struct session *s, struct erro
  * and --forget-password must agree on it). */
 void deliver_secret_query(const struct account *a, struct secret_query *q);
 
-/* Deliver the spooled message. 0 when the server accepted it. */
+/* Deliver the spooled message. 0 when the server accepted it; 'final'
+ * (may be NULL) gets the server's last reply either way. */
 int deliver(const struct account *a, const struct envelope *env, const struct spool *msg,
-            struct error *err);
+            struct reply *final, struct error *err);
 
 #endif

@@ -2,6 +2,7 @@
  * argv + config -> account -> envelope -> spool -> deliver -> exit code. */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,10 @@
 #include "envelope.h"
 #include "error.h"
 #include "log.h"
+#include "maillog.h"
 #include "message.h"
 #include "secret.h"
+#include "smtpd.h"
 #include "serverinfo.h"
 #include "spool.h"
 #include "util.h"
@@ -225,9 +228,19 @@ static int send_mode(const struct cli *o, struct error *err)
         .from = env.from,
         .full_name = o->full_name,
     };
+    struct reply final = {0};
     if (collect_recipients(o, a, &sp, &env, err) < 0 ||
-        message_apply_rules(&sp, &rules, err) < 0 || deliver(a, &env, &sp, err) < 0)
+        message_apply_rules(&sp, &rules, err) < 0 || deliver(a, &env, &sp, &final, err) < 0)
         r = -1;
+    struct maillog_entry entry = {
+        .account = a,
+        .env = &env,
+        .size = r == 0 ? sp.size : 0,
+        .smtp_code = final.code,
+        .smtp_text = final.text,
+        .err = r < 0 ? err : NULL,
+    };
+    maillog_write(&entry);
 out:
     spool_close(&sp);
     free(header_from);
@@ -290,6 +303,40 @@ static int keyring_mode(const struct cli *o, struct error *err)
     return r;
 }
 
+/* -bs and --serve: each received message goes through a run of outpost
+ * itself, with the options that choose the account passed on. */
+static int smtp_server_mode(const struct cli *o, struct error *err)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return err_errno(err, ERR_OS, errno, "cannot find outpost's own program file");
+    self[n] = '\0';
+    char **argv = xcalloc(o->nsettings + 8, sizeof *argv);
+    size_t k = 0;
+    argv[k++] = xstrdup(self);
+    if (o->config_file)
+        argv[k++] = xasprintf("--file=%s", o->config_file);
+    if (o->account)
+        argv[k++] = xasprintf("--account=%s", o->account);
+    if (o->debug)
+        argv[k++] = xstrdup("--debug");
+    for (size_t i = 0; i < o->nsettings; i++)
+        argv[k++] = xasprintf("--%s=%s", o->settings[i].command, o->settings[i].value);
+    char *host = default_ehlo_domain();
+    struct smtpd_config cfg = {.submit_argv = argv, .hostname = host, .timeout_ms = 300000};
+    int r = 0;
+    if (o->mode == MODE_SMTP_STDIO)
+        smtpd_conversation(STDIN_FILENO, STDOUT_FILENO, &cfg);
+    else
+        r = smtpd_listen(o->serve_at, &cfg, err);
+    for (size_t i = 0; i < k; i++)
+        free(argv[i]);
+    free(argv);
+    free(host);
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     /* A closed connection must be an error we report, not a silent death. */
@@ -326,6 +373,10 @@ int main(int argc, char **argv)
     case MODE_STORE_PASSWORD:
     case MODE_FORGET_PASSWORD:
         r = keyring_mode(&o, &err);
+        break;
+    case MODE_SMTP_STDIO:
+    case MODE_SERVE:
+        r = smtp_server_mode(&o, &err);
         break;
     case MODE_SEND:
     case MODE_PRETEND:

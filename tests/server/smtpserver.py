@@ -24,6 +24,8 @@ The script (JSON) may set:
                  (default PIPELINING, 8BITMIME, SIZE 104857600,
                  ENHANCEDSTATUSCODES); "ehlo": null makes EHLO fail with 502
     "ehlo_tls":  capability lines after TLS is up (default: as "ehlo")
+    "lmtp":      {"refuse": [addresses]}: speak LMTP (LHLO; after the data,
+                 one reply per recipient, 550 for those listed)
     "tls":       {"mode": "starttls" | "implicit", "cert": PEM, "key": PEM,
                   "client_ca": PEM (then a client certificate is required),
                   "min_version": "TLSv1_2", "max_version": "TLSv1_3",
@@ -133,6 +135,7 @@ class Session(socketserver.BaseRequestHandler):
         self.mail_from = None
         self.mail_params = ""
         self.rcpts = []
+        self.rcpt_params = []
 
     # ---- transcript -----------------------------------------------------
     def log(self, line):
@@ -317,6 +320,12 @@ class Session(socketserver.BaseRequestHandler):
                          for i, l in enumerate(lines))
         self.apply("EHLO", text, line)
 
+    def cmd_LHLO(self, line, arg):
+        if "lmtp" not in self.script:
+            self.reply("500 5.5.2 Command not recognized")
+            return
+        self.cmd_EHLO(line, arg)
+
     def cmd_HELO(self, line, arg):
         self.helo = arg
         self.apply("HELO", "250 outpost-test", line)
@@ -461,7 +470,9 @@ class Session(socketserver.BaseRequestHandler):
             self.reply("501 5.5.4 Syntax: RCPT TO:<address>")
             return
         if self.apply("RCPT", None, line):
-            self.rcpts.append(arg[3:].strip().partition(" ")[0].strip("<>"))
+            addr, _, params = arg[3:].strip().partition(" ")
+            self.rcpts.append(addr.strip("<>"))
+            self.rcpt_params.append(params.strip())
             self.reply("250 2.1.5 Ok")
 
     def cmd_DATA(self, line, arg):
@@ -486,10 +497,18 @@ class Session(socketserver.BaseRequestHandler):
         self.recorder.write("msg-%d.raw" % n, bytes(raw))
         self.recorder.write("msg-%d.eml" % n, bytes(body))
         envelope = {"session": self.number, "helo": self.helo, "mail_from": self.mail_from,
-                    "mail_params": self.mail_params, "rcpts": self.rcpts}
+                    "mail_params": self.mail_params, "rcpts": self.rcpts,
+                    "rcpt_params": self.rcpt_params}
         self.recorder.write("msg-%d.json" % n, json.dumps(envelope).encode())
         self.log("-- message %d: %d bytes" % (n, len(body)))
+        rcpts = self.rcpts
         self.reset_transaction()
+        if "lmtp" in self.script:
+            refuse = self.script["lmtp"].get("refuse", [])
+            for r in rcpts:
+                self.reply("550 5.1.1 <%s> mailbox unavailable" % r if r in refuse
+                           else "250 2.0.0 <%s> delivered as %d" % (r, n))
+            return
         self.apply("DATA_END", "250 2.0.0 Ok: queued as %d" % n)
 
     def cmd_RSET(self, line, arg):
@@ -543,6 +562,10 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
+class UnixServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
@@ -550,6 +573,7 @@ def main():
     ap.add_argument("--record", required=True)
     ap.add_argument("--script")
     ap.add_argument("--pop3", action="store_true", help="speak POP3 instead (see Pop3Session)")
+    ap.add_argument("--unix", help="listen on this unix socket path instead of TCP")
     opts = ap.parse_args()
 
     Session.script = {}
@@ -558,10 +582,15 @@ def main():
             Session.script = json.load(f)
     Session.recorder = Recorder(opts.record)
 
-    if ":" in opts.host:
-        Server.address_family = socket.AF_INET6
-    server = Server((opts.host, 0), Pop3Session if opts.pop3 else Session)
-    port = server.server_address[1]
+    handler = Pop3Session if opts.pop3 else Session
+    if opts.unix:
+        server = UnixServer(opts.unix, handler)
+        port = 0
+    else:
+        if ":" in opts.host:
+            Server.address_family = socket.AF_INET6
+        server = Server((opts.host, 0), handler)
+        port = server.server_address[1]
     tmp = opts.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write("%d\n" % port)

@@ -1,0 +1,31 @@
+/* The receiving side, for programs that can only speak SMTP: -bs (SMTP on
+ * standard input and output) and --serve (a listener, loopback by
+ * default). Each message is handed to outpost's own sending path by
+ * running outpost again ("-i -f SENDER -- RCPT...") with the message on
+ * its standard input, so a received message gets exactly what a message
+ * from the command line gets (account choice, aliases, headers, queue),
+ * and the reply says what that run said. */
+#ifndef OUTPOST_SMTPD_H
+#define OUTPOST_SMTPD_H
+
+#include "error.h"
+
+struct smtpd_config {
+    char **submit_argv;   /* outpost and the options to pass on, NULL-terminated */
+    const char *hostname; /* for the greeting */
+    int timeout_ms;       /* per command from the client */
+};
+
+/* One conversation until QUIT or the client leaves. */
+void smtpd_conversation(int in, int out, const struct smtpd_config *cfg);
+
+/* Listen on 'at' ("ADDR:PORT", "[V6]:PORT" or "PORT"; NULL: 127.0.0.1:25)
+ * and serve each connection in its own process, forever. Returns only on
+ * error. */
+int smtpd_listen(const char *at, const struct smtpd_config *cfg, struct error *err);
+
+/* What a submission run's exit status means for the client: an SMTP code
+ * and enhanced code (temporary failures stay temporary). */
+int smtpd_reply_code(int exit_status, const char **enhanced);
+
+#endif
