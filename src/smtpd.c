@@ -328,6 +328,12 @@ static bool verb_is(const char *line, const char *verb) {
 static void command(struct client *c, const struct smtpd_config *cfg, struct transaction *t,
                     const char *line, bool *quit) {
     struct error err;
+    for (const char *p = line; *p; p++) {
+        if ((unsigned char)*p < 0x20 && *p != '\t') {
+            reply(c, "501 5.5.2 a command may not hold control characters");
+            return;
+        }
+    }
     if (verb_is(line, "EHLO")) {
         reset(t);
         reply(c, "250-%s outpost", cfg->hostname);
