@@ -51,9 +51,10 @@ run_outpost --port=abc rcpt@example.org </dev/null
 is "$RC" 64 "--port=abc: exit 64"
 check "--port=abc: names the option" said "option --port: invalid argument 'abc'"
 run_outpost -t </dev/null
-is "$RC" 64 "-t is refused until it is implemented"
+is "$RC" 64 "-t with an empty message and no operand: no recipients, exit 64"
 run_outpost -bs </dev/null
-is "$RC" 64 "-bs is refused until it is implemented"
+is "$RC" 0 "-bs with a client that says nothing: greets and ends, exit 0"
+check "-bs: the greeting went to standard output" grep -q '^220 ' "$OUT"
 
 # ---- injection: a line break can never become an SMTP command ----------------------------
 sessions_before=$(ls "$DIR"/session-*.log | wc -l)

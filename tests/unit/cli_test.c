@@ -222,7 +222,7 @@ static void test_errors(void)
         ARGV("outpost", "--port"),
         ARGV("outpost", "--debug=yes"),
         ARGV("outpost", "-b"),
-        ARGV("outpost", "-bs"),
+        ARGV("outpost", "-bx"),
         ARGV("outpost", "-bd"),
         ARGV("outpost", "--host=h", "-a", "x"),
     };
@@ -240,7 +240,7 @@ static void test_errors(void)
         "option --port needs a value",
         "option --debug does not take a value",
         "option -b needs a mode letter",
-        "mode -bs is not supported",
+        "mode -bx is not supported",
         "mode -bd is not supported",
         "--host and --account cannot be used together",
     };

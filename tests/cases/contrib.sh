@@ -1,0 +1,41 @@
+#!/bin/bash
+# What contrib/ ships must work: the system-wide example configuration and
+# aliases file, and the shell completion.
+. "$srcdir/tests/lib.sh"
+
+start_server contrib
+# The system example, pointed at the scripted server instead of a real one.
+sed -e "s/^host .*/host 127.0.0.1/" -e "s/^port .*/port $PORT/" -e "s/^tls on/tls off/" \
+    -e "s/^auth on/auth off/" -e "/^tls_trust_file/d" -e "/^passwordeval/d" \
+    -e "s#^aliases .*#aliases $srcdir/contrib/examples/aliases#" -e "s/^syslog .*/logfile $(echo "$T" | sed 's#/#\\/#g')\/log/" \
+    "$srcdir/contrib/examples/outpost.conf" >"$T/system.conf"
+chmod 644 "$T/system.conf"
+OUTPOST_SYSTEM_CONFIG="$srcdir/contrib/examples/outpost.conf" run_outpost --pretend root
+is "$RC" 0 "the system example loads as it is"
+[ "$RC" -eq 0 ] || diag "$ERR"
+check "the system example: host and syslog as written" \
+    sh -c "grep -qx 'host = smtp.example.org' '$OUT' && grep -qx 'syslog = LOG_MAIL' '$OUT'"
+USER=cron OUTPOST_SYSTEM_CONFIG="$T/system.conf" run_outpost -i root < <(printf 'Subject: cron\n\nout\n')
+is "$RC" 0 "cron-style mail to root through the example files"
+[ "$RC" -eq 0 ] || diag "$ERR"
+is "$("$TEST_PYTHON" -c 'import json,sys; e=json.load(open(sys.argv[1])); print(e["mail_from"], *e["rcpts"])' "$DIR/msg-1.json")" \
+    "cron@example.org alice@example.org bob@example.org" "root reaches the admins, from %U@example.org"
+
+# bash completion
+printf 'account home\nhost h\naccount work : home\naccount default : home\n' >"$HOME/.outpostrc"
+chmod 600 "$HOME/.outpostrc"
+complete_words() { # complete_words WORD...: what completing the last word offers
+    bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _outpost; echo "${COMPREPLY[*]}"' \
+        sh "$srcdir/contrib/completion/outpost.bash" "$@"
+}
+is "$(complete_words outpost --acc)" "--account=" "bash completion: long options"
+is "$(complete_words outpost -a "")" "default home work" "bash completion: account names from the config"
+is "$(complete_words outpost -R "")" "full hdrs" "bash completion: -R values"
+if command -v zsh >/dev/null; then
+    zsh -n "$srcdir/contrib/completion/_outpost"
+    is "$?" 0 "zsh completion: valid zsh"
+else
+    echo "ok $((TAP_N += 1)) # SKIP zsh is not installed"
+fi
+
+done_testing
