@@ -77,37 +77,139 @@ static int p_name(struct account *a, const struct field *f, const char *arg, cha
     return 0;
 }
 
-static int p_name_required(struct account *a, const struct field *f, const char *arg, char **why)
-{
-    if (!*arg)
-        return needs_argument(why, f);
-    return p_name(a, f, arg, why);
-}
-
 static int p_path(struct account *a, const struct field *f, const char *arg, char **why)
 {
     store_str(a, f, *arg ? expand_tilde(arg) : NULL);
     return 0;
 }
 
-static int p_port(struct account *a, const struct field *f, const char *arg, char **why)
+/* Split a blank-separated list into words; NULL-terminated, allocated. */
+static char **split_words(const char *s, size_t *n)
+{
+    char **v = NULL;
+    *n = 0;
+    while (*s) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        size_t len = strcspn(s, " \t");
+        if (!len)
+            break;
+        v = xrealloc(v, (*n + 2) * sizeof *v);
+        v[(*n)++] = xstrndup(s, len);
+        v[*n] = NULL;
+        s += len;
+    }
+    return v;
+}
+
+static void free_words(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+#define LIST_MAX 16
+
+/* A list of words, each checked by 'ok'. */
+static int p_list(struct account *a, const struct field *f, const char *arg, char **why,
+                  bool (*ok)(const char *), const char *expected)
+{
+    size_t n;
+    char **v = split_words(arg, &n);
+    int r = 0;
+    if (n == 0)
+        r = needs_argument(why, f);
+    else if (n > LIST_MAX)
+        r = invalid(why, f, arg, "at most 16 entries");
+    for (size_t i = 0; i < n && r == 0; i++)
+        if (!ok(v[i]))
+            r = invalid(why, f, arg, expected);
+    free_words(v, n);
+    if (r == 0)
+        store_str(a, f, xstrdup(arg));
+    return r;
+}
+
+static bool is_port(const char *s)
 {
     long v;
-    if (!*arg)
-        return needs_argument(why, f);
-    if (!parse_int_range(arg, 1, 65535, &v))
-        return invalid(why, f, arg, "a port number 1-65535");
+    return parse_int_range(s, 1, 65535, &v);
+}
+
+static bool is_account_name(const char *s)
+{
+    return *s && !strchr(s, ':');
+}
+
+static int p_port(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    return p_list(a, f, arg, why, is_port, "port numbers 1-65535");
+}
+
+/* A '#' would be msmtp's mistake of a comment after the value. */
+static bool is_host_word(const char *s)
+{
+    return is_safe_hostname(s) && s[0] != '#';
+}
+
+static int p_hosts(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    return p_list(a, f, arg, why, is_host_word, "host names");
+}
+
+static int p_accounts(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (!*arg) {
+        store_str(a, f, NULL);
+        return 0;
+    }
+    return p_list(a, f, arg, why, is_account_name, "account names");
+}
+
+/* A duration: seconds, or a number with s, m, h, d or w. */
+static int p_duration(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    static const struct {
+        char unit;
+        long seconds;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+    size_t n = strlen(arg);
+    long mult = 1;
+    char *num = xstrdup(arg);
+    for (size_t i = 0; n > 0 && i < ARRAY_LEN(units); i++) {
+        if (arg[n - 1] == units[i].unit) {
+            mult = units[i].seconds;
+            num[n - 1] = '\0';
+        }
+    }
+    long v;
+    bool good = parse_int_range(num, 1, 3650L * 86400 / mult, &v);
+    free(num);
+    if (!good)
+        return invalid(why, f, arg, "a duration such as 3600, 30m, 12h or 5d");
+    *SLOT(a, f, long) = v * mult;
+    return 0;
+}
+
+static int p_millis(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    long v;
+    if (strcmp(arg, "off") == 0)
+        v = 0;
+    else if (!parse_int_range(arg, 0, 60000, &v))
+        return invalid(why, f, arg, "milliseconds 0-60000, or off");
     *SLOT(a, f, long) = v;
     return 0;
 }
 
 static int p_port_optional(struct account *a, const struct field *f, const char *arg, char **why)
 {
-    if (!*arg) {
-        *SLOT(a, f, long) = 0;
-        return 0;
-    }
-    return p_port(a, f, arg, why);
+    long v = 0;
+    if (*arg && !parse_int_range(arg, 1, 65535, &v))
+        return invalid(why, f, arg, "a port number 1-65535");
+    *SLOT(a, f, long) = v;
+    return 0;
 }
 
 static int p_timeout(struct account *a, const struct field *f, const char *arg, char **why)
@@ -354,8 +456,10 @@ static const char *const header_names[] = {"auto", "on", "off", NULL};
 
 /* Order is the order of --pretend output. */
 static const struct field fields[] = {
-    {"host", STR(host), p_name_required, false, NULL, NULL},
-    {"port", LONG(port), p_port, false, "(default)", NULL},
+    {"host", STR(host_list), p_hosts, false, NULL, NULL},
+    {"port", STR(port_list), p_port, false, "(default)", NULL},
+    {"fallback_account", STR(fallback_accounts), p_accounts, false, "(none)", NULL},
+    {"connect_race_delay", LONG(connect_race_delay), p_millis, false, "off", NULL},
     {"source_ip", STR(source_ip), p_text, false, NULL, NULL},
     {"proxy_host", STR(proxy_host), p_text, false, NULL, NULL},
     {"proxy_port", LONG(proxy_port), p_port_optional, false, "(not set)", NULL},
@@ -397,6 +501,9 @@ static const struct field fields[] = {
     {"aliases", STR(aliases), p_path, false, NULL, NULL},
     {"auto_from", BOOL(auto_from), p_bool, false, NULL, NULL},
     {"maildomain", STR(maildomain), p_text, false, NULL, NULL},
+    {"queue", BOOL(queue), p_bool, false, NULL, NULL},
+    {"queue_dir", STR(queue_dir), p_path, false, "(default)", NULL},
+    {"queue_lifetime", LONG(queue_lifetime), p_duration, false, NULL, NULL},
 };
 
 _Static_assert(ARRAY_LEN(fields) <= 128, "account.set holds 128 bits");
@@ -479,6 +586,8 @@ struct account *account_new(const char *name)
     a->set_date_header = HDR_AUTO;
     a->set_msgid_header = HDR_AUTO;
     a->remove_bcc_headers = true;
+    a->connect_race_delay = 300;
+    a->queue_lifetime = 5 * 86400;
     return a;
 }
 
@@ -523,6 +632,9 @@ void account_free(struct account *a)
             store_str(a, &fields[i], NULL);
     free(a->name);
     free(a->conffile);
+    free(a->host);
+    free_words(a->hosts, a->nhosts);
+    free(a->ports);
     free(a);
 }
 
@@ -587,12 +699,32 @@ static int account_error(struct error *err, const struct account *a, const char 
                    a->conffile ? a->conffile : "", what);
 }
 
+int account_tls_mode(const struct account *a, long port)
+{
+    if (port == 465 || (a->tls && !a->tls_starttls))
+        return 2;
+    return a->tls ? 1 : 0;
+}
+
 int account_finish(struct account *a, struct error *err)
 {
-    if (!a->host && !a->socket)
+    if (!a->host_list && !a->socket)
         return account_error(err, a, "host not set");
-    if (a->port == 0)
-        a->port = account_default_port(a);
+    free_words(a->hosts, a->nhosts);
+    free(a->ports);
+    free(a->host);
+    a->hosts = split_words(a->host_list ? a->host_list : "localhost", &a->nhosts);
+    a->host = xstrdup(a->hosts[0]);
+    size_t n = 0;
+    char **ports = a->port_list ? split_words(a->port_list, &n) : NULL;
+    a->nports = n ? n : 1;
+    a->ports = xcalloc(a->nports, sizeof *a->ports);
+    for (size_t i = 0; i < n; i++)
+        parse_int_range(ports[i], 1, 65535, &a->ports[i]);
+    free_words(ports, n);
+    if (n == 0)
+        a->ports[0] = account_default_port(a);
+    a->port = a->ports[0];
     if (a->port == 0 && !a->socket)
         return account_error(err, a, "port not set (LMTP has no default port)");
     if (a->tls_key_file && !a->tls_cert_file)

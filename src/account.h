@@ -21,8 +21,10 @@ struct account {
     uint64_t set[2];  /* bit per field: given explicitly (what children inherit) */
 
     /* where to connect */
-    char *host;
-    long port;        /* 0: the default for protocol and TLS mode */
+    char *host_list;  /* "host": one or more names, tried in this order */
+    char *port_list;  /* "port": one or more ports, NULL: the default */
+    char *fallback_accounts; /* accounts tried after this one's endpoints */
+    long connect_race_delay; /* ms before racing the next endpoint; 0 = never */
     char *source_ip;
     char *proxy_host;
     long proxy_port;
@@ -69,6 +71,19 @@ struct account {
     char *aliases;
     bool auto_from;
     char *maildomain;
+
+    /* the offline queue */
+    bool queue;
+    char *queue_dir;
+    long queue_lifetime; /* seconds */
+
+    /* derived by account_finish from the lists above */
+    char *host;       /* the first host: TLS name, keyring entry, log */
+    long port;        /* the first port */
+    char **hosts;
+    size_t nhosts;
+    long *ports;
+    size_t nports;
 };
 
 struct account *account_new(const char *name);
@@ -85,6 +100,10 @@ void account_inherit(struct account *dst, const struct account *src);
 
 /* The port used when none is configured (0 when there is none: LMTP). */
 long account_default_port(const struct account *a);
+/* The TLS mode of one of the account's ports: port 465 is always implicit
+ * TLS (an upgrade, never a downgrade); the others follow tls and
+ * tls_starttls. Returns 0 none, 1 STARTTLS, 2 implicit. */
+int account_tls_mode(const struct account *a, long port);
 /* Fill in derived defaults (port) and check the combination of settings.
  * Returns 0, or -1 with a config error naming the account. */
 int account_finish(struct account *a, struct error *err);

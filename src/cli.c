@@ -91,7 +91,14 @@ static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
         o->mode = MODE_STORE_PASSWORD;
     else if (strcmp(name, "forget-password") == 0)
         o->mode = MODE_FORGET_PASSWORD;
-    else if (strcmp(name, "serve") == 0 && value) {
+    else if (strcmp(name, "flush") == 0)
+        o->mode = MODE_QUEUE_FLUSH;
+    else if (strcmp(name, "queue-remove") == 0 && value) {
+        o->mode = MODE_QUEUE_REMOVE;
+        o->queue_id = value;
+        free(name);
+        return 0;
+    } else if (strcmp(name, "serve") == 0 && value) {
         o->mode = MODE_SERVE;
         o->serve_at = value;
         free(name);
@@ -319,6 +326,8 @@ void cli_help(FILE *out)
           "  -v, -d            protocol transcript on stderr (--debug)\n"
           "  -bp, -q           list / flush the queue (also as 'mailq')\n"
           "  -bs               speak SMTP on standard input and output\n"
+          "  --flush           the same as -q\n"
+          "  --queue-remove=ID remove a message from the queue\n"
           "  ignored: -oem -oee -odi -odb -om -ob* -B TYPE -G -m -n -U -L TAG -h N -O OPT -p P\n"
           "\n"
           "Other options:\n"

@@ -22,6 +22,7 @@ enum cli_mode {
     MODE_FORGET_PASSWORD, /* --forget-password: out of it */
     MODE_SMTP_STDIO,  /* -bs: speak SMTP on standard input and output */
     MODE_SERVE,       /* --serve[=ADDR:PORT]: a loopback SMTP listener */
+    MODE_QUEUE_REMOVE, /* --queue-remove=ID */
 };
 
 /* A configuration command given as an option (--port=587, -N, -X...),
@@ -46,6 +47,7 @@ struct cli {
     bool password_stdin;   /* --password-stdin (with --store-password) */
     const char *envid;     /* -V: DSN envelope id */
     const char *serve_at;  /* --serve=ADDR:PORT, or NULL for the default */
+    const char *queue_id;  /* --queue-remove=ID */
     struct cli_setting *settings;
     size_t nsettings;
     char **rcpts;          /* operands, in argv */

@@ -3,11 +3,18 @@
 #include "deliver.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "address.h"
 #include "log.h"
+#include "maillog.h"
+#include "net.h"
 #include "pop.h"
+#include "queue.h"
 #include "secret.h"
+#include "state.h"
 #include "util.h"
 
 static void report_refusal(void *ctx, const char *rcpt, const struct error *e)
@@ -15,27 +22,73 @@ static void report_refusal(void *ctx, const char *rcpt, const struct error *e)
     err_print(e);
 }
 
-static enum tls_mode tls_mode(const struct account *a)
+/* ---- the plan -------------------------------------------------------------- */
+
+static void add_endpoint(struct plan *p, const struct account *a, const char *host, long port)
 {
-    if (!a->tls)
-        return TLS_NONE;
-    return a->tls_starttls ? TLS_STARTTLS : TLS_IMPLICIT;
+    p->v = xrealloc(p->v, (p->n + 1) * sizeof *p->v);
+    p->v[p->n++] = (struct plan_endpoint){a, host, port, (enum tls_mode)account_tls_mode(a, port)};
 }
 
-static void tls_params_from(const struct account *a, struct tls_params *t)
+void deliver_build_plan(const struct account_chain *chain, struct plan *plan)
 {
-    *t = (struct tls_params){
-        .host = a->tls_host_override ? a->tls_host_override : a->host,
-        .certcheck = a->tls_certcheck,
-        .trust_file = a->tls_trust_file,
-        .crl_file = a->tls_crl_file,
-        .fingerprint = a->tls_fingerprint,
-        .cert_file = a->tls_cert_file,
-        .key_file = a->tls_key_file,
-        .priorities = a->tls_priorities,
-        .min_dh_prime_bits = a->tls_min_dh_prime_bits,
-    };
+    memset(plan, 0, sizeof *plan);
+    for (size_t k = 0; k < chain->n; k++) {
+        const struct account *a = chain->v[k];
+        if (a->socket) {
+            add_endpoint(plan, a, a->host, a->port);
+            continue;
+        }
+        for (size_t h = 0; h < a->nhosts; h++)
+            for (size_t i = 0; i < a->nports; i++)
+                add_endpoint(plan, a, a->hosts[h], a->ports[i]);
+    }
+    /* The endpoint that worked last time goes first. */
+    char *host = NULL;
+    long port = 0;
+    if (plan->n > 1 && state_last_endpoint(chain->v[0]->name, &host, &port) == 0) {
+        for (size_t i = 1; i < plan->n; i++) {
+            if (plan->v[i].account == chain->v[0] && strcmp(plan->v[i].host, host) == 0 &&
+                plan->v[i].port == port) {
+                struct plan_endpoint e = plan->v[i];
+                memmove(plan->v + 1, plan->v, i * sizeof *plan->v);
+                plan->v[0] = e;
+                debug_note("trying %s port %ld first: it worked last time", host, port);
+                break;
+            }
+        }
+    }
+    free(host);
 }
+
+void deliver_free_plan(struct plan *plan)
+{
+    free(plan->v);
+    memset(plan, 0, sizeof *plan);
+}
+
+static const char *tls_mode_name(enum tls_mode m)
+{
+    return m == TLS_IMPLICIT ? "implicit TLS" : m == TLS_STARTTLS ? "STARTTLS" : "no TLS";
+}
+
+void deliver_print_plan(const struct plan *plan, FILE *out)
+{
+    fprintf(out, "delivery plan (tried in this order):\n");
+    for (size_t i = 0; i < plan->n; i++) {
+        const struct plan_endpoint *e = &plan->v[i];
+        if (e->account->socket)
+            fprintf(out, "  %zu. %s (socket), account %s\n", i + 1, e->account->socket,
+                    e->account->name);
+        else
+            fprintf(out, "  %zu. %s port %ld, %s, account %s\n", i + 1, e->host, e->port,
+                    tls_mode_name(e->tls), e->account->name);
+    }
+    if (plan->n && plan->v[0].account->queue)
+        fprintf(out, "then, if every endpoint fails temporarily: the queue\n");
+}
+
+/* ---- one account's session parameters ------------------------------------ */
 
 void deliver_secret_query(const struct account *a, struct secret_query *q)
 {
@@ -56,27 +109,43 @@ static int account_secret(void *ctx, char **out, struct error *err)
     return secret_get(&q, out, err);
 }
 
-int deliver_open_session(const struct account *a, struct session *s, struct error *err)
+/* Everything session_open needs for one account, built once per account. */
+struct account_setup {
+    const struct account *account;
+    char *domain;
+    struct tls_params tls;
+    struct auth_params auth;
+    struct session_params params;
+    bool pop_done;
+};
+
+static int setup_account(const struct account *a, struct account_setup *su, struct error *err)
 {
-    char *domain = a->domain ? expand_from_pattern(a->domain) : default_ehlo_domain();
-    if (!is_safe_hostname(domain)) {
+    memset(su, 0, sizeof *su);
+    su->account = a;
+    su->domain = a->domain ? expand_from_pattern(a->domain) : default_ehlo_domain();
+    if (!is_safe_hostname(su->domain)) {
         err_set(err, ERR_CONFIG, "account '%s': domain '%s' cannot be used as an EHLO name",
-                a->name, domain);
-        free(domain);
+                a->name, su->domain);
+        free(su->domain);
+        su->domain = NULL;
         return -1;
     }
     if (a->tls && !a->tls_certcheck && !a->tls_fingerprint)
         msg_warn("account '%s' has tls_certcheck off: the server's identity is not checked, so "
                  "anyone on the network path can read and change what is sent", a->name);
-    struct tls_params tls;
-    tls_params_from(a, &tls);
-    struct endpoint ep = {
-        .host = a->host ? a->host : "localhost",
-        .port = a->port,
-        .tls = tls_mode(a),
-        .socket = a->socket,
+    su->tls = (struct tls_params){
+        .host = a->tls_host_override ? a->tls_host_override : a->host,
+        .certcheck = a->tls_certcheck,
+        .trust_file = a->tls_trust_file,
+        .crl_file = a->tls_crl_file,
+        .fingerprint = a->tls_fingerprint,
+        .cert_file = a->tls_cert_file,
+        .key_file = a->tls_key_file,
+        .priorities = a->tls_priorities,
+        .min_dh_prime_bits = a->tls_min_dh_prime_bits,
     };
-    struct auth_params auth = {
+    su->auth = (struct auth_params){
         .mechanism = a->auth,
         .user = a->user,
         .host = a->host,
@@ -86,46 +155,458 @@ int deliver_open_session(const struct account *a, struct session *s, struct erro
         .secret = account_secret,
         .secret_ctx = (void *)a,
     };
-    struct session_params params = {
-        .domain = domain,
+    su->params = (struct session_params){
+        .domain = su->domain,
         .timeout_ms = (int)a->timeout * 1000,
         .source_ip = a->source_ip,
         .proxy_host = a->proxy_host,
         .proxy_port = a->proxy_port ? a->proxy_port : 1080,
         .lmtp = a->protocol == PROTO_LMTP,
-        .tls = &tls,
-        .auth = a->auth ? &auth : NULL,
+        .tls = &su->tls,
+        .auth = a->auth ? &su->auth : NULL,
     };
-    int r = 0;
-    if (a->pop_before_smtp) {
-        struct pop_params pop = {
-            .spec = a->pop_before_smtp,
-            .user = a->user,
-            .secret = account_secret,
-            .secret_ctx = (void *)a,
-            .tls = &tls,
-            .timeout_ms = params.timeout_ms,
-            .source_ip = a->source_ip,
-        };
-        r = pop_before_smtp(&pop, err);
+    return 0;
+}
+
+static int pop_first(struct account_setup *su, struct error *err)
+{
+    const struct account *a = su->account;
+    if (!a->pop_before_smtp || su->pop_done)
+        return 0;
+    struct pop_params pop = {
+        .spec = a->pop_before_smtp,
+        .user = a->user,
+        .secret = account_secret,
+        .secret_ctx = (void *)a,
+        .tls = &su->tls,
+        .timeout_ms = su->params.timeout_ms,
+        .source_ip = a->source_ip,
+    };
+    if (pop_before_smtp(&pop, err) < 0)
+        return -1;
+    su->pop_done = true;
+    return 0;
+}
+
+/* ---- trying endpoints ------------------------------------------------------ */
+
+/* Whether another endpoint may succeed where this one failed. An
+ * authentication failure is not retried (it could lock the account), a
+ * 5xx is the same everywhere, and a message that may have been delivered
+ * is never sent again at once. A TLS failure lets the next endpoint try:
+ * it is verified on its own, just as strictly. */
+static bool try_next(const struct error *e)
+{
+    switch (e->cls) {
+    case ERR_TEMPORARY:
+        return !e->maybe_delivered;
+    case ERR_NOHOST:
+    case ERR_PROTOCOL:
+    case ERR_TLS:
+        return true;
+    default:
+        return false;
     }
-    if (r == 0)
-        r = session_open(s, &ep, &params, err);
-    free(domain);
+}
+
+struct attempt {
+    const struct plan *plan;
+    bool *done;                 /* per endpoint: tried and failed */
+    struct account_setup *setups; /* per account of the chain */
+    const struct account_chain *chain;
+    struct error security;      /* the first TLS failure, reported at the end */
+    bool had_security_error;
+    size_t used;                /* the endpoint of the open session */
+};
+
+static struct account_setup *setup_for(struct attempt *at, const struct account *a)
+{
+    for (size_t k = 0; k < at->chain->n; k++)
+        if (at->chain->v[k] == a)
+            return &at->setups[k];
+    return NULL;
+}
+
+static bool any_left(const struct attempt *at);
+
+/* Endpoint i is out; 'announce' says so on stderr when another is left. */
+static void endpoint_failed(struct attempt *at, size_t i, const struct error *e, bool announce)
+{
+    const struct plan_endpoint *ep = &at->plan->v[i];
+    at->done[i] = true;
+    if (e->cls == ERR_TLS && !at->had_security_error) {
+        at->security = *e;
+        at->had_security_error = true;
+    }
+    if (i == 0 && ep->account == at->chain->v[0] && at->plan->n > 1)
+        state_remember_endpoint(ep->account->name, NULL, 0); /* forget it */
+    if (announce && any_left(at)) {
+        struct error shown = *e;
+        err_prefix(&shown, "trying the next endpoint: ");
+        err_print(&shown);
+    }
+}
+
+static bool any_left(const struct attempt *at)
+{
+    for (size_t i = 0; i < at->plan->n; i++)
+        if (!at->done[i])
+            return true;
+    return false;
+}
+
+/* Connect to the first endpoint left that answers (racing those of the
+ * same kind), then open the session on it. */
+static int open_next(struct attempt *at, struct session *s, struct error *err)
+{
+    while (any_left(at)) {
+        size_t first = 0;
+        while (at->done[first])
+            first++;
+        const struct account *a = at->plan->v[first].account;
+        struct account_setup *su = setup_for(at, a);
+        if (pop_first(su, err) < 0) {
+            if (!try_next(err))
+                return -1;
+            for (size_t i = 0; i < at->plan->n; i++)
+                if (at->plan->v[i].account == a && !at->done[i])
+                    endpoint_failed(at, i, err, false);
+            continue;
+        }
+        struct endpoint ep;
+        size_t chosen = first;
+        int fd = -1;
+        if (a->socket || a->proxy_host) {
+            /* no racing through a proxy or to a local socket */
+            ep = (struct endpoint){at->plan->v[first].host, at->plan->v[first].port,
+                                   at->plan->v[first].tls, a->socket};
+            if (session_open(s, &ep, &su->params, err) == 0) {
+                at->used = chosen;
+                return 0;
+            }
+        } else {
+            /* Race the endpoints left that connect directly; the account
+             * of the winner decides the session's settings. */
+            size_t n = 0;
+            size_t *index = xcalloc(at->plan->n, sizeof *index);
+            struct net_target *t = xcalloc(at->plan->n, sizeof *t);
+            for (size_t i = 0; i < at->plan->n; i++) {
+                const struct account *b = at->plan->v[i].account;
+                if (at->done[i] || b->socket || b->proxy_host)
+                    continue;
+                index[n] = i;
+                t[n++] = (struct net_target){at->plan->v[i].host, at->plan->v[i].port};
+            }
+            bool *failed = xcalloc(n, sizeof *failed);
+            size_t w = 0;
+            fd = net_connect_race(t, n, (int)a->connect_race_delay, a->source_ip,
+                                  (int)a->timeout * 1000, &w, failed, err);
+            for (size_t j = 0; j < n; j++)
+                if (failed[j] && (fd < 0 || j != w))
+                    endpoint_failed(at, index[j], err, false);
+            chosen = index[w];
+            free(failed);
+            free(t);
+            free(index);
+            if (fd < 0) {
+                if (!try_next(err))
+                    return -1;
+                if (any_left(at))
+                    err_print(err);
+                continue;
+            }
+            const struct plan_endpoint *pe = &at->plan->v[chosen];
+            a = pe->account;
+            su = setup_for(at, a);
+            ep = (struct endpoint){pe->host, pe->port, pe->tls, NULL};
+            if (session_start(s, fd, &ep, &su->params, err) == 0) {
+                at->used = chosen;
+                return 0;
+            }
+        }
+        if (!try_next(err))
+            return -1;
+        endpoint_failed(at, chosen, err, true);
+    }
+    if (at->had_security_error)
+        *err = at->security; /* the reason that needs a person's attention */
+    return -1;
+}
+
+static void attempt_init(struct attempt *at, const struct account_chain *chain,
+                         const struct plan *plan)
+{
+    memset(at, 0, sizeof *at);
+    at->plan = plan;
+    at->chain = chain;
+    at->done = xcalloc(plan->n ? plan->n : 1, sizeof *at->done);
+    at->setups = xcalloc(chain->n, sizeof *at->setups);
+}
+
+static int attempt_setup(struct attempt *at, struct error *err)
+{
+    for (size_t k = 0; k < at->chain->n; k++)
+        if (setup_account(at->chain->v[k], &at->setups[k], err) < 0)
+            return -1;
+    return 0;
+}
+
+static void attempt_free(struct attempt *at)
+{
+    for (size_t k = 0; k < at->chain->n; k++)
+        free(at->setups[k].domain);
+    free(at->setups);
+    free(at->done);
+}
+
+static void remember_success(struct attempt *at)
+{
+    const struct plan_endpoint *ep = &at->plan->v[at->used];
+    if (ep->account == at->chain->v[0] && at->plan->n > 1)
+        state_remember_endpoint(ep->account->name, ep->host, ep->port);
+}
+
+int deliver_open_session(const struct account *a, struct session *s, struct error *err)
+{
+    struct account *one[1] = {(struct account *)a};
+    struct account_chain chain = {one, 1};
+    struct plan plan;
+    deliver_build_plan(&chain, &plan);
+    struct attempt at;
+    attempt_init(&at, &chain, &plan);
+    int r = attempt_setup(&at, err) < 0 ? -1 : open_next(&at, s, err);
+    attempt_free(&at);
+    deliver_free_plan(&plan);
     return r;
 }
 
-int deliver(const struct account *a, const struct envelope *env, const struct spool *msg,
-            struct reply *final, struct error *err)
+/* ---- sending --------------------------------------------------------------- */
+
+char *deliver_queue_dir(const struct account *a)
 {
+    return a->queue_dir ? xstrdup(a->queue_dir) : queue_default_dir();
+}
+
+int deliver(const struct account_chain *chain, const struct envelope *env,
+            const struct spool *msg, struct delivery_outcome *out, struct error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->used = chain->v[0];
+    struct plan plan;
+    deliver_build_plan(chain, &plan);
+    struct attempt at;
+    attempt_init(&at, chain, &plan);
     struct session *s = xcalloc(1, sizeof *s);
-    int r = deliver_open_session(a, s, err);
-    if (r == 0) {
+    int r = attempt_setup(&at, err);
+    while (r == 0) {
+        if ((r = open_next(&at, s, err)) < 0)
+            break;
+        out->used = plan.v[at.used].account;
         r = smtp_send_message(&s->smtp, env, msg, report_refusal, NULL, err);
-        if (final)
-            *final = s->smtp.reply;
+        out->final = s->smtp.reply;
         session_close(s);
+        if (r == 0) {
+            remember_success(&at);
+            break;
+        }
+        if (!try_next(err))
+            break;
+        endpoint_failed(&at, at.used, err, true);
+        if (!any_left(&at))
+            break;
+        r = 0;
     }
     free(s);
+    const struct account *a = chain->v[0];
+    if (r < 0 && a->queue && err->cls == ERR_TEMPORARY) {
+        char *dir = deliver_queue_dir(a);
+        struct error qerr;
+        if (queue_store(dir, a->name, env, msg, err->msg, out->queue_id, &qerr) == 0) {
+            out->queued = true;
+            out->queued_because = *err;
+            msg_warn("queued as %s in %s (%s); outpost -q delivers it", out->queue_id, dir,
+                     err->msg);
+            r = 0;
+        } else {
+            err_prefix(err, "could not queue the message (%s): ", qerr.msg);
+        }
+        free(dir);
+    }
+    attempt_free(&at);
+    deliver_free_plan(&plan);
     return r;
+}
+
+/* ---- flushing the queue ---------------------------------------------------- */
+
+void deliver_free_chain(struct account_chain *chain)
+{
+    for (size_t i = 0; i < chain->n; i++)
+        account_free(chain->v[i]);
+    free(chain->v);
+    chain->v = NULL;
+    chain->n = 0;
+}
+
+struct flush_counts {
+    size_t sent, kept, failed;
+};
+
+static bool is_permanent(const struct error *e)
+{
+    return e->cls == ERR_PERMANENT || e->cls == ERR_NOUSER || e->cls == ERR_MESSAGE;
+}
+
+/* A message that could not go this time: keep it, or give up on it when
+ * the failure is permanent or it is older than queue_lifetime. */
+static void entry_failed(const char *dir, struct queue_entry *e, const struct account *a,
+                         const struct error *why, struct flush_counts *c)
+{
+    int64_t age = (int64_t)time(NULL) - e->queued;
+    bool expired = a && age > a->queue_lifetime;
+    struct error moved;
+    if (is_permanent(why) || expired) {
+        char *reason = expired ? xasprintf("in the queue longer than queue_lifetime (%lds); "
+                                           "last error: %s", a->queue_lifetime, why->msg)
+                               : xstrdup(why->msg);
+        if (queue_move_to_failed(dir, e, reason, &moved) == 0) {
+            msg_error("message %s could not be delivered and was moved to %s/failed: %s", e->id,
+                      dir, reason);
+            c->failed++;
+        }
+        free(reason);
+    } else {
+        queue_note_failure(dir, e, why->msg);
+        c->kept++;
+    }
+    if (a) {
+        struct maillog_entry log = {.account = a, .env = &e->env, .err = why,
+                                    .note = "queued message kept or failed"};
+        maillog_write(&log);
+    }
+}
+
+/* Every entry of one account, through as few sessions as possible. */
+static void flush_account(const char *dir, const char *name, char **ids, size_t n,
+                          account_loader load, void *ctx, struct flush_counts *c)
+{
+    struct account_chain chain = {0};
+    struct error err;
+    bool loaded = load(name, ctx, &chain, &err) == 0;
+    struct plan plan = {0};
+    struct attempt at;
+    struct session *s = xcalloc(1, sizeof *s);
+    if (loaded) {
+        deliver_build_plan(&chain, &plan);
+        attempt_init(&at, &chain, &plan);
+        if (attempt_setup(&at, &err) < 0)
+            loaded = false;
+    }
+    bool open = false;
+    for (size_t i = 0; i < n; i++) {
+        struct queue_entry e;
+        struct error oerr;
+        int r = queue_open(dir, ids[i], &e, &oerr);
+        if (r == 1)
+            continue; /* another flusher has it, or it is gone */
+        if (r < 0) {
+            entry_failed(dir, &e, NULL, &oerr, c);
+            queue_close(&e);
+            continue;
+        }
+        if (!loaded) {
+            entry_failed(dir, &e, NULL, &err, c);
+            queue_close(&e);
+            continue;
+        }
+        if (!open && open_next(&at, s, &err) == 0)
+            open = true;
+        if (!open) {
+            entry_failed(dir, &e, chain.v[0], &err, c);
+            queue_close(&e);
+            continue;
+        }
+        struct spool sp;
+        queue_message(&e, &sp);
+        struct error serr;
+        if (smtp_send_message(&s->smtp, &e.env, &sp, report_refusal, NULL, &serr) == 0) {
+            struct error rerr;
+            if (queue_remove(dir, &e, &rerr) < 0)
+                err_print(&rerr);
+            struct maillog_entry log = {.account = plan.v[at.used].account, .env = &e.env,
+                                        .size = sp.size, .smtp_code = s->smtp.reply.code,
+                                        .smtp_text = s->smtp.reply.text, .note = "from the queue"};
+            maillog_write(&log);
+            remember_success(&at);
+            c->sent++;
+        } else {
+            entry_failed(dir, &e, chain.v[0], &serr, c);
+            if (s->smtp.broken) { /* the session is gone: the next entry reconnects */
+                session_close(s);
+                open = false;
+                endpoint_failed(&at, at.used, &serr, false);
+                err = serr;
+            }
+        }
+        queue_close(&e);
+    }
+    if (open)
+        session_close(s);
+    free(s);
+    if (plan.v) {
+        attempt_free(&at);
+        deliver_free_plan(&plan);
+    }
+    deliver_free_chain(&chain);
+}
+
+/* Which account each entry belongs to, read without locking. */
+static char *entry_account(const char *dir, const char *id)
+{
+    struct queue_entry e;
+    struct error err;
+    int r = queue_open(dir, id, &e, &err);
+    char *name = r == 0 ? xstrdup(e.account) : NULL;
+    if (r != 1)
+        queue_close(&e);
+    return name;
+}
+
+int deliver_flush(const char *dir, account_loader load, void *ctx, struct error *err)
+{
+    queue_clean_tmp(dir);
+    char **ids;
+    size_t n;
+    if (queue_list_ids(dir, &ids, &n, err) < 0)
+        return -1;
+    char **names = xcalloc(n ? n : 1, sizeof *names);
+    for (size_t i = 0; i < n; i++)
+        names[i] = entry_account(dir, ids[i]);
+    struct flush_counts c = {0};
+    char **group = xcalloc(n ? n : 1, sizeof *group);
+    for (size_t i = 0; i < n; i++) {
+        if (!names[i])
+            continue;
+        size_t g = 0;
+        char *name = names[i];
+        for (size_t j = i; j < n; j++) {
+            if (names[j] && strcmp(names[j], name) == 0) {
+                group[g++] = ids[j];
+                if (j != i) {
+                    free(names[j]);
+                    names[j] = NULL;
+                }
+            }
+        }
+        flush_account(dir, name, group, g, load, ctx, &c);
+        free(names[i]);
+        names[i] = NULL;
+    }
+    free(group);
+    free(names);
+    queue_free_ids(ids, n);
+    if (c.sent + c.kept + c.failed > 0)
+        fprintf(stderr, "outpost: queue %s: %zu delivered, %zu kept for later, %zu failed\n",
+                dir, c.sent, c.kept, c.failed);
+    return 0;
 }

@@ -36,6 +36,8 @@ struct error {
     char enhanced[16];          /* RFC 3463 code such as "5.1.1", or "" */
     char msg[ERR_TEXT_MAX];     /* what went wrong, one line */
     char reply[ERR_TEXT_MAX];   /* the server's words, one line, or "" */
+    bool maybe_delivered;       /* the connection broke after the whole
+                                   message went out: never resend at once */
 };
 
 void err_clear(struct error *e);

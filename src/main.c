@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #include "log.h"
 #include "maillog.h"
 #include "message.h"
+#include "queue.h"
 #include "secret.h"
 #include "smtpd.h"
 #include "serverinfo.h"
@@ -30,40 +33,13 @@
 #include "util.h"
 #include "version.h"
 
-/* The account for this message, as a private copy with the command-line
- * settings applied. 'from' (from -f or the From header) may choose it. */
-static struct account *choose_account(const struct cli *o, const char *from, struct error *err)
+/* An account from the loaded configuration, as a private, finished copy;
+ * 'o' (may be NULL) gives command-line settings to apply on top. */
+static struct account *finish_account(const struct account *found, const struct cli *o,
+                                      struct error *err)
 {
-    struct account *a = NULL;
-    if (o->host_only) {
-        a = account_new("(command line)");
-    } else {
-        struct config cfg;
-        if (conf_load(&cfg, o->config_file, err) < 0) {
-            conf_free(&cfg);
-            return NULL;
-        }
-        const char *files = cfg.user_file ? cfg.user_file : cfg.system_file;
-        const struct account *found = NULL;
-        if (!files) {
-            err_set(err, ERR_CONFIG, "no configuration file found (create ~/.config/outpost/config "
-                                     "or ~/.outpostrc; see outpost.conf(5))");
-        } else if (o->account) {
-            if (!(found = conf_find(&cfg, o->account)))
-                err_set(err, ERR_CONFIG, "account '%s' not found in %s", o->account, files);
-        } else if (from && (found = conf_find_by_from(&cfg, from))) {
-            debug_note("account '%s' chosen by the envelope sender %s", found->name, from);
-        } else if (!(found = conf_find(&cfg, "default"))) {
-            err_set(err, ERR_CONFIG, "no account named 'default' in %s (choose one with -a NAME, "
-                                     "or add 'account default : NAME')", files);
-        }
-        if (found)
-            a = account_clone(found, NULL);
-        conf_free(&cfg);
-        if (!a)
-            return NULL;
-    }
-    for (size_t i = 0; i < o->nsettings; i++) {
+    struct account *a = account_clone(found, NULL);
+    for (size_t i = 0; o && i < o->nsettings; i++) {
         char *why = NULL;
         if (account_apply(a, o->settings[i].command, o->settings[i].value, &why) < 0) {
             err_set(err, ERR_USAGE, "option %s: %s", o->settings[i].option, why);
@@ -76,6 +52,112 @@ static struct account *choose_account(const struct cli *o, const char *from, str
         account_free(a);
         return NULL;
     }
+    return a;
+}
+
+static void chain_add(struct account_chain *chain, struct account *a)
+{
+    chain->v = xrealloc(chain->v, (chain->n + 1) * sizeof *chain->v);
+    chain->v[chain->n++] = a;
+}
+
+/* The fallback accounts of chain->v[0], in order. Failover never lowers
+ * security: when the first account uses TLS, so must every fallback, with
+ * verification if it verifies. Fallbacks of fallbacks are not followed. */
+static int add_fallbacks(const struct config *cfg, struct account_chain *chain,
+                         struct error *err)
+{
+    const struct account *first = chain->v[0];
+    if (!first->fallback_accounts)
+        return 0;
+    char *list = xstrdup(first->fallback_accounts);
+    int r = 0;
+    for (char *save = NULL, *name = strtok_r(list, " \t", &save); name && r == 0;
+         name = strtok_r(NULL, " \t", &save)) {
+        bool seen = false;
+        for (size_t i = 0; i < chain->n; i++)
+            seen |= strcmp(chain->v[i]->name, name) == 0;
+        const struct account *found = conf_find(cfg, name);
+        struct account *fb = NULL;
+        if (seen)
+            continue;
+        if (!found)
+            r = err_set(err, ERR_CONFIG, "account '%s': fallback_account '%s' does not exist",
+                        first->name, name);
+        else if (!(fb = finish_account(found, NULL, err)))
+            r = -1;
+        else if ((first->tls && !fb->tls) ||
+                 (first->tls && first->tls_certcheck && !fb->tls_certcheck && !fb->tls_fingerprint))
+            r = err_set(err, ERR_CONFIG, "account '%s': fallback_account '%s' %s, so failing over "
+                                         "to it would lower security", first->name, name,
+                        fb->tls ? "does not verify the server" : "does not use TLS");
+        if (r == 0)
+            chain_add(chain, fb);
+        else
+            account_free(fb);
+    }
+    free(list);
+    return r;
+}
+
+/* The accounts for this message: 'name' (or -a), else the one whose
+ * 'from' matches 'from', else "default"; then its fallback accounts.
+ * Command-line settings apply to the first. */
+static int choose_accounts(const struct cli *o, const char *name, const char *from,
+                           bool cli_settings, struct account_chain *chain, struct error *err)
+{
+    memset(chain, 0, sizeof *chain);
+    if (o->host_only) {
+        struct account *blank = account_new("(command line)");
+        struct account *a = finish_account(blank, o, err);
+        account_free(blank);
+        if (!a)
+            return -1;
+        chain_add(chain, a);
+        return 0;
+    }
+    struct config cfg;
+    if (conf_load(&cfg, o->config_file, err) < 0) {
+        conf_free(&cfg);
+        return -1;
+    }
+    const char *files = cfg.user_file ? cfg.user_file : cfg.system_file;
+    const struct account *found = NULL;
+    if (!name)
+        name = o->account;
+    if (!files) {
+        err_set(err, ERR_CONFIG, "no configuration file found (create ~/.config/outpost/config "
+                                 "or ~/.outpostrc; see outpost.conf(5))");
+    } else if (name) {
+        if (!(found = conf_find(&cfg, name)))
+            err_set(err, ERR_CONFIG, "account '%s' not found in %s", name, files);
+    } else if (from && (found = conf_find_by_from(&cfg, from))) {
+        debug_note("account '%s' chosen by the envelope sender %s", found->name, from);
+    } else if (!(found = conf_find(&cfg, "default"))) {
+        err_set(err, ERR_CONFIG, "no account named 'default' in %s (choose one with -a NAME, "
+                                 "or add 'account default : NAME')", files);
+    }
+    struct account *a = found ? finish_account(found, cli_settings ? o : NULL, err) : NULL;
+    int r = a ? 0 : -1;
+    if (a) {
+        chain_add(chain, a);
+        r = add_fallbacks(&cfg, chain, err);
+    }
+    conf_free(&cfg);
+    if (r < 0)
+        deliver_free_chain(chain);
+    return r;
+}
+
+/* One account, for the modes that talk to one server. */
+static struct account *choose_account(const struct cli *o, const char *from, struct error *err)
+{
+    struct account_chain chain;
+    if (choose_accounts(o, NULL, from, true, &chain, err) < 0)
+        return NULL;
+    struct account *a = chain.v[0];
+    chain.v[0] = NULL;
+    deliver_free_chain(&chain);
     return a;
 }
 
@@ -164,8 +246,10 @@ static int collect_recipients(const struct cli *o, const struct account *a,
     return r;
 }
 
-static void pretend(const struct cli *o, const struct account *a, const struct envelope *env)
+static void pretend(const struct cli *o, const struct account_chain *chain,
+                    const struct envelope *env)
 {
+    const struct account *a = chain->v[0];
     printf("using account %s%s%s\n", a->name, a->conffile ? " from " : "",
            a->conffile ? a->conffile : "");
     account_describe(a, stdout);
@@ -180,6 +264,32 @@ static void pretend(const struct cli *o, const struct account *a, const struct e
         printf("full name (-F) = %s\n", o->full_name);
     if (o->envid)
         printf("envelope id (-V) = %s\n", o->envid);
+    struct plan plan;
+    deliver_build_plan(chain, &plan);
+    deliver_print_plan(&plan, stdout);
+    deliver_free_plan(&plan);
+}
+
+/* Messages the queue gave up on since the last time this was said. */
+static void report_failed_entries(const struct account *a)
+{
+    if (!a || !a->queue)
+        return;
+    char *dir = deliver_queue_dir(a);
+    char *failed = xasprintf("%s/failed", dir);
+    char *seen = xasprintf("%s/.reported", failed);
+    struct stat fst, sst;
+    bool news = stat(failed, &fst) == 0 && fst.st_nlink > 2 &&
+                (stat(seen, &sst) < 0 || fst.st_mtime > sst.st_mtime);
+    if (news) {
+        msg_warn("some queued messages could not be delivered and are in %s (see mailq)", failed);
+        int fd = open(seen, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
+    free(seen);
+    free(failed);
+    free(dir);
 }
 
 static int read_message(const struct cli *o, struct spool *sp, struct error *err)
@@ -192,6 +302,7 @@ static int send_mode(const struct cli *o, struct error *err)
 {
     struct spool sp = {.fd = -1};
     struct envelope env = {0};
+    struct account_chain chain = {0};
     struct account *a = NULL;
     char *header_from = NULL;
     int r = 0;
@@ -204,12 +315,13 @@ static int send_mode(const struct cli *o, struct error *err)
         goto out;
     }
     const char *given = header_from ? header_from : o->from;
-    if (!(a = choose_account(o, given, err)) || !(env.from = envelope_sender(given, a, err))) {
+    if (choose_accounts(o, NULL, given, true, &chain, err) < 0 ||
+        !(env.from = envelope_sender(given, a = chain.v[0], err))) {
         r = -1;
         goto out;
     }
     if (o->mode == MODE_PRETEND) {
-        pretend(o, a, &env);
+        pretend(o, &chain, &env);
         goto out;
     }
     if (!spooled && read_message(o, &sp, err) < 0) {
@@ -228,24 +340,30 @@ static int send_mode(const struct cli *o, struct error *err)
         .from = env.from,
         .full_name = o->full_name,
     };
-    struct reply final = {0};
+    struct delivery_outcome outcome = {.used = a};
     if (collect_recipients(o, a, &sp, &env, err) < 0 ||
-        message_apply_rules(&sp, &rules, err) < 0 || deliver(a, &env, &sp, &final, err) < 0)
+        message_apply_rules(&sp, &rules, err) < 0 || deliver(&chain, &env, &sp, &outcome, err) < 0)
         r = -1;
+    char *note = outcome.queued ? xasprintf("queued as %s: %s", outcome.queue_id,
+                                            outcome.queued_because.msg)
+                                : NULL;
     struct maillog_entry entry = {
-        .account = a,
+        .account = outcome.used,
         .env = &env,
-        .size = r == 0 ? sp.size : 0,
-        .smtp_code = final.code,
-        .smtp_text = final.text,
+        .size = r == 0 && !outcome.queued ? sp.size : 0,
+        .smtp_code = outcome.final.code,
+        .smtp_text = outcome.final.text,
         .err = r < 0 ? err : NULL,
+        .note = note,
     };
     maillog_write(&entry);
+    free(note);
+    report_failed_entries(a);
 out:
     spool_close(&sp);
     free(header_from);
     free_envelope(&env);
-    account_free(a);
+    deliver_free_chain(&chain);
     return r;
 }
 
@@ -300,6 +418,55 @@ static int keyring_mode(const struct cli *o, struct error *err)
         }
     }
     account_free(a);
+    return r;
+}
+
+/* The queue directory for -q and -bp: the chosen account's (or the
+ * default account's) queue_dir, else the default place. */
+static char *queue_dir_for(const struct cli *o)
+{
+    struct error ignored;
+    struct account *a = o->account || o->config_file ? choose_account(o, NULL, &ignored) : NULL;
+    if (!a) {
+        struct cli plain = *o;
+        plain.nsettings = 0;
+        a = choose_account(&plain, NULL, &ignored);
+    }
+    char *dir = a ? deliver_queue_dir(a) : queue_default_dir();
+    account_free(a);
+    return dir;
+}
+
+static int load_for_flush(const char *name, void *ctx, struct account_chain *chain,
+                          struct error *err)
+{
+    return choose_accounts(ctx, name, NULL, false, chain, err);
+}
+
+static int queue_mode(const struct cli *o, struct error *err)
+{
+    char *dir = queue_dir_for(o);
+    int r = 0;
+    if (o->mode == MODE_QUEUE_LIST) {
+        r = queue_print(dir, stdout, err);
+    } else if (o->mode == MODE_QUEUE_REMOVE) {
+        struct queue_entry e;
+        int k = queue_open(dir, o->queue_id, &e, err);
+        if (k == 1)
+            r = err_set(err, ERR_USAGE, "no queue entry %s in %s (or a flush holds it now)",
+                        o->queue_id, dir);
+        else if (k == 0)
+            r = queue_remove(dir, &e, err);
+        else
+            r = -1;
+        if (k != 1)
+            queue_close(&e);
+        if (r == 0)
+            printf("outpost: removed %s from the queue\n", o->queue_id);
+    } else {
+        r = deliver_flush(dir, load_for_flush, (void *)o, err);
+    }
+    free(dir);
     return r;
 }
 
@@ -365,7 +532,8 @@ int main(int argc, char **argv)
         break; /* outpost reads its aliases file directly: nothing to build */
     case MODE_QUEUE_LIST:
     case MODE_QUEUE_FLUSH:
-        printf("outpost: queue not configured (this version has no mail queue)\n");
+    case MODE_QUEUE_REMOVE:
+        r = queue_mode(&o, &err);
         break;
     case MODE_SERVERINFO:
         r = serverinfo_mode(&o, &err);

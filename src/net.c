@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -249,4 +250,173 @@ int net_connect_socks5(const char *proxy_host, long proxy_port, const char *host
         return -1;
     }
     return fd;
+}
+
+/* ---- racing several endpoints (the idea of RFC 8305) ------------------- */
+
+struct candidate {
+    size_t target;
+    const struct addrinfo *ai;
+    int fd;
+    int64_t deadline;
+    bool done;
+};
+
+/* Start a non-blocking connect; fd -1 with errno on immediate failure. */
+static int start_connect(const struct addrinfo *ai, const char *source_ip)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0)
+        return -1;
+    if ((source_ip && bind_source(fd, ai->ai_family, source_ip) < 0) ||
+        (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+static void candidate_failed(struct candidate *c, const struct net_target *t, int e,
+                             int *last_errno, size_t *last_target)
+{
+    char addr[INET6_ADDRSTRLEN];
+    describe(c->ai->ai_addr, addr, sizeof addr);
+    debug_note("%s (%s) port %ld: %s", t[c->target].host, addr, t[c->target].port,
+               e == ETIMEDOUT ? "no answer" : strerror(e));
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->done = true;
+    *last_errno = e;
+    *last_target = c->target;
+}
+
+int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const char *source_ip,
+                     int timeout_ms, size_t *winner, bool *failed, struct error *err)
+{
+    struct addrinfo **res = xcalloc(n, sizeof *res);
+    struct candidate *cand = NULL;
+    size_t ncand = 0;
+    int last_errno = ECONNREFUSED;
+    size_t last_target = 0;
+    bool any_resolved = false;
+    struct error resolve_err;
+    err_clear(&resolve_err);
+    for (size_t i = 0; i < n; i++) {
+        failed[i] = true;
+        char service[16];
+        snprintf(service, sizeof service, "%ld", t[i].port);
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+        int gai = getaddrinfo(t[i].host, service, &hints, &res[i]);
+        if (gai != 0) {
+            res[i] = NULL;
+            if (gai == EAI_NONAME)
+                err_set(&resolve_err, ERR_NOHOST, "cannot find host '%s': %s", t[i].host,
+                        gai_strerror(gai));
+            else
+                err_set(&resolve_err, ERR_TEMPORARY, "cannot resolve host '%s': %s", t[i].host,
+                        gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+            continue;
+        }
+        any_resolved = true;
+        for (const struct addrinfo *ai = res[i]; ai; ai = ai->ai_next) {
+            cand = xrealloc(cand, (ncand + 1) * sizeof *cand);
+            cand[ncand++] = (struct candidate){i, ai, -1, 0, false};
+        }
+    }
+    int fd = -1;
+    size_t started = 0;
+    int64_t next_start = now_ms();
+    while (fd < 0) {
+        size_t inflight = 0;
+        for (size_t i = 0; i < started; i++)
+            inflight += cand[i].fd >= 0;
+        if (started < ncand && (inflight == 0 || (delay_ms > 0 && now_ms() >= next_start))) {
+            struct candidate *c = &cand[started++];
+            char addr[INET6_ADDRSTRLEN];
+            describe(c->ai->ai_addr, addr, sizeof addr);
+            debug_note("connecting to %s (%s) port %ld", t[c->target].host, addr,
+                       t[c->target].port);
+            c->fd = start_connect(c->ai, source_ip);
+            c->deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+            if (c->fd < 0)
+                candidate_failed(c, t, errno, &last_errno, &last_target);
+            next_start = now_ms() + delay_ms;
+            continue;
+        }
+        if (inflight == 0)
+            break; /* every candidate failed */
+        struct pollfd *pfd = xcalloc(inflight, sizeof *pfd);
+        size_t *which = xcalloc(inflight, sizeof *which);
+        size_t k = 0;
+        int64_t now = now_ms(), wait = -1;
+        for (size_t i = 0; i < started; i++) {
+            if (cand[i].fd < 0)
+                continue;
+            pfd[k] = (struct pollfd){.fd = cand[i].fd, .events = POLLOUT};
+            which[k++] = i;
+            if (cand[i].deadline) {
+                int64_t left = cand[i].deadline - now;
+                wait = wait < 0 || left < wait ? left : wait;
+            }
+        }
+        if (started < ncand && delay_ms > 0) {
+            int64_t left = next_start - now;
+            wait = wait < 0 || left < wait ? left : wait;
+        }
+        int r = poll(pfd, k, wait < 0 ? -1 : (int)(wait > 0 ? wait : 0));
+        now = now_ms();
+        for (size_t j = 0; j < k && r >= 0; j++) {
+            struct candidate *c = &cand[which[j]];
+            if (pfd[j].revents) {
+                int soerr = 0;
+                socklen_t len = sizeof soerr;
+                if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+                    soerr = errno;
+                if (soerr == 0 && fd < 0) {
+                    fd = c->fd;
+                    c->fd = -1;
+                    *winner = c->target;
+                    failed[c->target] = false;
+                } else if (soerr) {
+                    candidate_failed(c, t, soerr, &last_errno, &last_target);
+                }
+            } else if (c->deadline && now >= c->deadline) {
+                candidate_failed(c, t, ETIMEDOUT, &last_errno, &last_target);
+            }
+        }
+        free(pfd);
+        free(which);
+    }
+    /* Targets that were never started, or are still connecting, have not
+     * failed: they stay in the plan. */
+    for (size_t i = 0; i < ncand; i++) {
+        if (!cand[i].done)
+            failed[cand[i].target] = false;
+        if (cand[i].fd >= 0)
+            close(cand[i].fd);
+    }
+    free(cand);
+    for (size_t i = 0; i < n; i++)
+        if (res[i])
+            freeaddrinfo(res[i]);
+    free(res);
+    if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        return fd;
+    }
+    if (!any_resolved)
+    {
+        *err = resolve_err;
+        return -1;
+    }
+    *winner = last_target;
+    if (last_errno == ETIMEDOUT)
+        return err_set(err, ERR_TEMPORARY, "cannot connect to %s port %ld: no answer within %d s",
+                       t[last_target].host, t[last_target].port, timeout_ms / 1000);
+    return err_errno(err, ERR_TEMPORARY, last_errno, "cannot connect to %s port %ld",
+                     t[last_target].host, t[last_target].port);
 }

@@ -2,6 +2,9 @@
 #ifndef OUTPOST_NET_H
 #define OUTPOST_NET_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "error.h"
 
 /* Connect to host:port, trying each resolved address in turn, each within
@@ -19,5 +22,21 @@ int net_connect_unix(const char *path, struct error *err);
  * proxy resolves 'host'. */
 int net_connect_socks5(const char *proxy_host, long proxy_port, const char *host, long port,
                        const char *source_ip, int timeout_ms, struct error *err);
+
+struct net_target {
+    const char *host;
+    long port;
+};
+
+/* Connect to whichever of 'n' targets answers first. Target i's addresses
+ * (A and AAAA, in the resolver's order) are tried in turn; when none has
+ * connected 'delay_ms' after the last attempt started, the next address
+ * (or the next target) is started in parallel, and the first connection
+ * wins (RFC 8305's idea; delay 0 tries one at a time). Each attempt has
+ * 'timeout_ms'. Returns the socket and *winner; failed[i] tells which
+ * targets failed for good (all their addresses). On failure -1 with the
+ * last error (and *winner the target it came from). */
+int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const char *source_ip,
+                     int timeout_ms, size_t *winner, bool *failed, struct error *err);
 
 #endif

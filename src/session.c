@@ -43,13 +43,21 @@ static int upgrade_to_tls(struct session *s, const struct endpoint *ep,
 int session_open(struct session *s, const struct endpoint *ep, const struct session_params *p,
                  struct error *err)
 {
-    memset(s, 0, sizeof *s);
     int fd = ep->socket       ? net_connect_unix(ep->socket, err)
              : p->proxy_host ? net_connect_socks5(p->proxy_host, p->proxy_port, ep->host,
                                                   ep->port, p->source_ip, p->timeout_ms, err)
                              : net_connect(ep->host, ep->port, p->source_ip, p->timeout_ms, err);
-    if (fd < 0)
+    if (fd < 0) {
+        memset(s, 0, sizeof *s);
         return -1;
+    }
+    return session_start(s, fd, ep, p, err);
+}
+
+int session_start(struct session *s, int fd, const struct endpoint *ep,
+                  const struct session_params *p, struct error *err)
+{
+    memset(s, 0, sizeof *s);
     conn_init(&s->conn, fd, p->timeout_ms);
     smtp_init(&s->smtp, &s->conn, p->lmtp);
     int r = 0;

@@ -47,6 +47,9 @@ struct session {
  * nothing that needs closing. */
 int session_open(struct session *s, const struct endpoint *ep, const struct session_params *p,
                  struct error *err);
+/* The same over a connection made already ('fd' is the session's). */
+int session_start(struct session *s, int fd, const struct endpoint *ep,
+                  const struct session_params *p, struct error *err);
 /* QUIT if still possible, then close. */
 void session_close(struct session *s);
 

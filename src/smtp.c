@@ -484,8 +484,9 @@ int smtp_send_message(struct smtp *s, const struct envelope *env, const struct s
         s->broken = true;
         /* The whole message went out; only the verdict is missing. */
         err_prefix(err, "no reply after the end of the message, so it may have been "
-                        "delivered (the caller keeps it): ");
+                        "delivered: ");
         err->cls = ERR_TEMPORARY;
+        err->maybe_delivered = true;
         return -1;
     }
     if (!positive(s))

@@ -1,0 +1,548 @@
+#include "config.h"
+
+#include "queue.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "util.h"
+
+#define MAGIC "outpost-queue 1"
+
+char *queue_default_dir(void)
+{
+    if (geteuid() == 0)
+        return xstrdup("/var/spool/outpost");
+    char *state = state_dir();
+    if (!state)
+        return xasprintf("%s/.local/state/outpost/queue", home_dir());
+    char *dir = xasprintf("%s/queue", state);
+    free(state);
+    return dir;
+}
+
+bool queue_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n >= QUEUE_ID_MAX)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              *p == '-'))
+            return false;
+    return true;
+}
+
+static int ensure_dir(const char *path, struct error *err)
+{
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return err_errno(err, ERR_IO, errno, "cannot create the queue directory %s", path);
+    struct stat st;
+    if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+        return err_set(err, ERR_IO, "the queue directory %s is not a directory", path);
+    return 0;
+}
+
+/* The queue directory and its tmp/ and failed/, made private. */
+static int ensure_layout(const char *dir, struct error *err)
+{
+    char *copy = xstrdup(dir);
+    for (char *p = copy + 1; *p; p++) { /* parents, as mkdir -p */
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
+            free(copy);
+            return err_errno(err, ERR_IO, errno, "cannot create %s", dir);
+        }
+        *p = '/';
+    }
+    free(copy);
+    char *tmp = xasprintf("%s/tmp", dir);
+    char *failed = xasprintf("%s/failed", dir);
+    int r = ensure_dir(dir, err) < 0 || ensure_dir(tmp, err) < 0 || ensure_dir(failed, err) < 0
+                ? -1
+                : 0;
+    free(tmp);
+    free(failed);
+    return r;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+static void new_id(char *id)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+    unsigned char rnd[4] = {0};
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+        memset(rnd, 0, sizeof rnd); /* the pid still separates writers */
+    snprintf(id, QUEUE_ID_MAX, "%s-%ld-%02x%02x%02x%02x", stamp, (long)getpid(), rnd[0], rnd[1],
+             rnd[2], rnd[3]);
+}
+
+static bool has_control(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+static char *envelope_text(const char *account, const struct envelope *env, bool has_8bit)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "%s\naccount %s\nfrom %s\nqueued %lld\n", MAGIC, account, env->from,
+              (long long)time(NULL));
+    for (size_t i = 0; i < env->nrcpts; i++)
+        sb_printf(&sb, "rcpt %s\n", env->rcpts[i]);
+    if (env->dsn_notify)
+        sb_printf(&sb, "notify %s\n", env->dsn_notify);
+    if (env->dsn_return)
+        sb_printf(&sb, "ret %s\n", env->dsn_return);
+    if (env->envid)
+        sb_printf(&sb, "envid %s\n", env->envid);
+    if (has_8bit)
+        sb_puts(&sb, "8bit\n");
+    sb_puts(&sb, "\n");
+    return sb_steal(&sb);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The side file with attempts and the last error, replaced atomically. */
+static void write_state(const char *dir, const char *id, unsigned attempts, const char *why)
+{
+    char *path = xasprintf("%s/%s.state", dir, id);
+    char *tmp = xasprintf("%s/tmp/%s.state", dir, id);
+    char safe[ERR_TEXT_MAX] = "";
+    if (why)
+        sanitize_text(safe, sizeof safe, why, strlen(why));
+    char *text = xasprintf("attempts %u\nlast_error %s\n", attempts, safe);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        bool ok = write_all(fd, text, strlen(text)) == 0;
+        close(fd);
+        if (!ok || rename(tmp, path) < 0)
+            unlink(tmp);
+    }
+    free(text);
+    free(tmp);
+    free(path);
+}
+
+int queue_store(const char *dir, const char *account, const struct envelope *env,
+                const struct spool *sp, const char *reason, char *id, struct error *err)
+{
+    if (has_control(account) || has_control(env->from) || has_control(env->dsn_notify) ||
+        has_control(env->dsn_return) || has_control(env->envid))
+        return err_set(err, ERR_SOFTWARE, "refusing to queue an envelope with a line break");
+    for (size_t i = 0; i < env->nrcpts; i++)
+        if (has_control(env->rcpts[i]))
+            return err_set(err, ERR_SOFTWARE, "refusing to queue an envelope with a line break");
+    if (ensure_layout(dir, err) < 0)
+        return -1;
+    new_id(id);
+    char *tmp = xasprintf("%s/tmp/%s", dir, id);
+    char *final = xasprintf("%s/%s", dir, id);
+    int r = -1;
+    /* O_EXCL and O_NOFOLLOW: a name planted in the directory is not used. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        err_errno(err, ERR_IO, errno, "cannot create a queue file in %s", dir);
+        goto out;
+    }
+    flock(fd, LOCK_EX); /* a cleaner must not take it for a dead writer's */
+    char *text = envelope_text(account, env, sp->has_8bit);
+    int w = write_all(fd, text, strlen(text));
+    free(text);
+    if (w < 0)
+        err_errno(err, ERR_IO, errno, "cannot write the queue file in %s", dir);
+    else if (spool_copy_to(sp, fd, "the queue file", err) < 0)
+        w = -1;
+    else if (fsync(fd) < 0)
+        w = err_errno(err, ERR_IO, errno, "cannot write the queue file in %s", dir);
+    if (w < 0) {
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    write_state(dir, id, 0, reason);
+    if (rename(tmp, final) < 0) {
+        err_errno(err, ERR_IO, errno, "cannot move the queue file into %s", dir);
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    close(fd);
+    if (fsync_dir(dir) < 0) {
+        /* Not durable: take it back, the caller keeps the message. */
+        err_errno(err, ERR_IO, errno, "cannot sync the queue directory %s", dir);
+        unlink(final);
+        goto out;
+    }
+    r = 0;
+out:
+    free(tmp);
+    free(final);
+    return r;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_dir(const char *dir, char ***ids, size_t *n, struct error *err)
+{
+    *ids = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        return err_errno(err, ERR_IO, errno, "cannot read the queue directory %s", dir);
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!queue_id_valid(de->d_name) || strcmp(de->d_name, "tmp") == 0 ||
+            strcmp(de->d_name, "failed") == 0)
+            continue;
+        *ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
+        (*ids)[(*n)++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    if (*n)
+        qsort(*ids, *n, sizeof **ids, compare_ids); /* ids start with the time */
+    return 0;
+}
+
+int queue_list_ids(const char *dir, char ***ids, size_t *n, struct error *err)
+{
+    return list_dir(dir, ids, n, err);
+}
+
+void queue_free_ids(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+}
+
+static void read_state(const char *dir, struct queue_entry *e)
+{
+    char *path = xasprintf("%s/%s.state", dir, e->id);
+    FILE *f = fopen(path, "re");
+    free(path);
+    if (!f)
+        return;
+    char line[ERR_TEXT_MAX + 32];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "attempts ", 9) == 0)
+            e->attempts = (unsigned)strtoul(line + 9, NULL, 10);
+        else if (strncmp(line, "last_error ", 11) == 0 && line[11]) {
+            free(e->last_error);
+            e->last_error = xstrdup(line + 11);
+        }
+    }
+    fclose(f);
+}
+
+static void add_rcpt(struct envelope *env, const char *addr)
+{
+    env->rcpts = xrealloc(env->rcpts, (env->nrcpts + 1) * sizeof *env->rcpts);
+    env->rcpts[env->nrcpts++] = xstrdup(addr);
+}
+
+/* The envelope at the start of the file; sets body_offset. */
+static int read_envelope(struct queue_entry *e, struct error *err)
+{
+    int dupfd = dup(e->fd);
+    FILE *f = dupfd >= 0 ? fdopen(dupfd, "r") : NULL;
+    if (!f) {
+        if (dupfd >= 0)
+            close(dupfd);
+        return err_errno(err, ERR_IO, errno, "cannot read queue entry %s", e->id);
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    bool magic = false, end = false;
+    while (!end && (len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] != '\n')
+            break;
+        line[len - 1] = '\0';
+        char *v = strchr(line, ' ');
+        if (v)
+            *v++ = '\0';
+        if (!magic)
+            magic = v && strcmp(line, "outpost-queue") == 0 && strcmp(v, "1") == 0;
+        else if (!*line)
+            end = true;
+        else if (strcmp(line, "account") == 0 && v && !e->account)
+            e->account = xstrdup(v);
+        else if (strcmp(line, "from") == 0 && !e->env.from)
+            e->env.from = xstrdup(v ? v : "");
+        else if (strcmp(line, "rcpt") == 0 && v)
+            add_rcpt(&e->env, v);
+        else if (strcmp(line, "queued") == 0 && v)
+            e->queued = strtoll(v, NULL, 10);
+        else if (strcmp(line, "notify") == 0 && v)
+            e->env.dsn_notify = xstrdup(v);
+        else if (strcmp(line, "ret") == 0 && v)
+            e->env.dsn_return = xstrdup(v);
+        else if (strcmp(line, "envid") == 0 && v)
+            e->env.envid = xstrdup(v);
+        else if (strcmp(line, "8bit") == 0)
+            e->has_8bit = true;
+        if (!magic)
+            break;
+    }
+    free(line);
+    long off = ftell(f);
+    fclose(f);
+    if (!magic || !end || !e->account || !e->env.from || e->env.nrcpts == 0 || off < 0)
+        return err_set(err, ERR_MESSAGE, "queue entry %s is damaged (no complete envelope)",
+                       e->id);
+    e->body_offset = (uint64_t)off;
+    return 0;
+}
+
+int queue_open(const char *dir, const char *id, struct queue_entry *e, struct error *err)
+{
+    memset(e, 0, sizeof *e);
+    e->fd = -1;
+    if (!queue_id_valid(id))
+        return err_set(err, ERR_USAGE, "'%s' is not a queue id", id);
+    snprintf(e->id, sizeof e->id, "%s", id);
+    char *path = xasprintf("%s/%s", dir, id);
+    e->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    free(path);
+    if (e->fd < 0)
+        return errno == ENOENT ? 1 : err_errno(err, ERR_IO, errno, "cannot open queue entry %s", id);
+    struct stat st;
+    /* Locked by another flusher, or removed between listing and locking
+     * (then the file we hold is no longer linked): not ours to send. */
+    if (flock(e->fd, LOCK_EX | LOCK_NB) < 0 || fstat(e->fd, &st) < 0 || st.st_nlink == 0 ||
+        !S_ISREG(st.st_mode)) {
+        queue_close(e);
+        return 1;
+    }
+    e->file_size = (uint64_t)st.st_size;
+    read_state(dir, e);
+    if (read_envelope(e, err) < 0)
+        return -1;
+    return 0;
+}
+
+void queue_close(struct queue_entry *e)
+{
+    if (e->fd >= 0)
+        close(e->fd);
+    e->fd = -1;
+    free(e->account);
+    free(e->last_error);
+    free(e->env.from);
+    for (size_t i = 0; i < e->env.nrcpts; i++)
+        free(e->env.rcpts[i]);
+    free(e->env.rcpts);
+    free((char *)e->env.dsn_notify);
+    free((char *)e->env.dsn_return);
+    free((char *)e->env.envid);
+    memset(&e->env, 0, sizeof e->env);
+    e->account = e->last_error = NULL;
+}
+
+void queue_message(const struct queue_entry *e, struct spool *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->fd = e->fd;
+    sp->body_offset = e->body_offset;
+    sp->file_size = e->file_size;
+    sp->size = e->file_size - e->body_offset;
+    sp->has_8bit = e->has_8bit;
+}
+
+static void unlink_in(const char *dir, const char *name)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    unlink(path);
+    free(path);
+}
+
+int queue_remove(const char *dir, struct queue_entry *e, struct error *err)
+{
+    char *path = xasprintf("%s/%s", dir, e->id);
+    int r = unlink(path);
+    free(path);
+    char *state = xasprintf("%s.state", e->id);
+    unlink_in(dir, state);
+    free(state);
+    fsync_dir(dir);
+    if (r < 0)
+        return err_errno(err, ERR_IO, errno, "cannot remove queue entry %s", e->id);
+    return 0;
+}
+
+void queue_note_failure(const char *dir, struct queue_entry *e, const char *why)
+{
+    e->attempts++;
+    write_state(dir, e->id, e->attempts, why);
+}
+
+int queue_move_to_failed(const char *dir, struct queue_entry *e, const char *why,
+                         struct error *err)
+{
+    e->attempts++;
+    char *failed = xasprintf("%s/failed", dir);
+    write_state(failed, e->id, e->attempts, why);
+    char *from = xasprintf("%s/%s", dir, e->id);
+    char *to = xasprintf("%s/%s", failed, e->id);
+    int r = rename(from, to);
+    int saved = errno;
+    if (r == 0) {
+        char *state = xasprintf("%s.state", e->id);
+        unlink_in(dir, state);
+        free(state);
+        fsync_dir(failed);
+        fsync_dir(dir);
+    }
+    free(from);
+    free(to);
+    free(failed);
+    if (r < 0)
+        return err_errno(err, ERR_IO, saved, "cannot move queue entry %s to failed/", e->id);
+    return 0;
+}
+
+static void print_age(FILE *out, int64_t seconds)
+{
+    if (seconds < 120)
+        fprintf(out, "%llds", (long long)seconds);
+    else if (seconds < 7200)
+        fprintf(out, "%lldm", (long long)(seconds / 60));
+    else if (seconds < 172800)
+        fprintf(out, "%lldh", (long long)(seconds / 3600));
+    else
+        fprintf(out, "%lldd", (long long)(seconds / 86400));
+}
+
+/* Print one entry, read without taking its lock (a flusher may hold it). */
+static void print_entry(const char *dir, const char *id, FILE *out)
+{
+    struct queue_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.id, sizeof e.id, "%s", id);
+    char *path = xasprintf("%s/%s", dir, id);
+    e.fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    free(path);
+    struct stat st;
+    struct error err;
+    if (e.fd < 0 || fstat(e.fd, &st) < 0) {
+        queue_close(&e);
+        return; /* delivered meanwhile */
+    }
+    read_state(dir, &e);
+    if (read_envelope(&e, &err) < 0) {
+        fprintf(out, "%s  (damaged: %s)\n", id, err.msg);
+        queue_close(&e);
+        return;
+    }
+    fprintf(out, "%-36s %10llu  ", id, (unsigned long long)((uint64_t)st.st_size - e.body_offset));
+    print_age(out, (int64_t)time(NULL) - e.queued);
+    fprintf(out, "  %s\n    from: %s\n    to:", e.account, e.env.from[0] ? e.env.from : "<>");
+    for (size_t i = 0; i < e.env.nrcpts; i++)
+        fprintf(out, "%s %s", i ? "," : "", e.env.rcpts[i]);
+    fprintf(out, "\n    attempts: %u", e.attempts);
+    if (e.last_error)
+        fprintf(out, ", last error: %s", e.last_error);
+    fprintf(out, "\n");
+    queue_close(&e);
+}
+
+int queue_print(const char *dir, FILE *out, struct error *err)
+{
+    char **ids;
+    size_t n;
+    if (list_dir(dir, &ids, &n, err) < 0)
+        return -1;
+    char *failed_dir = xasprintf("%s/failed", dir);
+    char **failed;
+    size_t nfailed = 0;
+    if (list_dir(failed_dir, &failed, &nfailed, err) < 0)
+        nfailed = 0, failed = NULL;
+    if (n == 0)
+        fprintf(out, "outpost: the queue %s is empty\n", dir);
+    else
+        fprintf(out, "%-36s %10s  %s  %s\n", "Queue ID", "Size", "Age", "Account");
+    for (size_t i = 0; i < n; i++)
+        print_entry(dir, ids[i], out);
+    if (n)
+        fprintf(out, "-- %zu message%s in %s\n", n, n == 1 ? "" : "s", dir);
+    if (nfailed) {
+        fprintf(out, "-- %zu message%s could not be delivered and wait in %s:\n", nfailed,
+                nfailed == 1 ? "" : "s", failed_dir);
+        for (size_t i = 0; i < nfailed; i++)
+            print_entry(failed_dir, failed[i], out);
+    }
+    queue_free_ids(ids, n);
+    queue_free_ids(failed, nfailed);
+    free(failed_dir);
+    return 0;
+}
+
+void queue_clean_tmp(const char *dir)
+{
+    char *tmp = xasprintf("%s/tmp", dir);
+    DIR *d = opendir(tmp);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char *path = xasprintf("%s/%s", tmp, de->d_name);
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        /* A writer holds its file locked; an unlocked one was abandoned. */
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+            unlink(path);
+        if (fd >= 0)
+            close(fd);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    free(tmp);
+}

@@ -1,0 +1,71 @@
+/* The durable offline queue: storage only (deliver.c decides when to
+ * queue and how to flush). One file per message holds its envelope and
+ * the message; it appears under its final name only when complete and on
+ * disk (written in tmp/, fsync'd, renamed, directory fsync'd), so a crash
+ * leaves either no entry or a whole one. A flusher holds an entry's lock
+ * (flock) while it works on it, so two flushers never send one message
+ * twice. Attempts and the last error live in a small side file ID.state.
+ * Entries that can never be delivered move to failed/. */
+#ifndef OUTPOST_QUEUE_H
+#define OUTPOST_QUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "envelope.h"
+#include "error.h"
+#include "spool.h"
+
+#define QUEUE_ID_MAX 64
+
+struct queue_entry {
+    char id[QUEUE_ID_MAX];
+    char *account;
+    struct envelope env;  /* from, rcpts and DSN strings, all allocated */
+    bool has_8bit;
+    int64_t queued;       /* seconds since the epoch */
+    unsigned attempts;
+    char *last_error;     /* or NULL */
+    int fd;               /* open and locked */
+    uint64_t body_offset; /* where the message starts in the file */
+    uint64_t file_size;
+};
+
+/* $XDG_STATE_HOME/outpost/queue, or /var/spool/outpost for root. */
+char *queue_default_dir(void);
+
+/* Store a message; on success 'id' (QUEUE_ID_MAX) names it. */
+int queue_store(const char *dir, const char *account, const struct envelope *env,
+                const struct spool *sp, const char *reason, char *id, struct error *err);
+
+/* The ids of complete entries, oldest first (allocated). */
+int queue_list_ids(const char *dir, char ***ids, size_t *n, struct error *err);
+void queue_free_ids(char **ids, size_t n);
+
+/* Open and lock one entry. Returns 0, 1 when another process holds it or
+ * it is gone (skip it), or -1 with err (a damaged entry: ERR_MESSAGE). */
+int queue_open(const char *dir, const char *id, struct queue_entry *e, struct error *err);
+void queue_close(struct queue_entry *e);
+/* The stored message, to send (it borrows e->fd). */
+void queue_message(const struct queue_entry *e, struct spool *sp);
+
+/* The server took it: remove the entry for good. */
+int queue_remove(const char *dir, struct queue_entry *e, struct error *err);
+/* Count a failed attempt and keep its reason. */
+void queue_note_failure(const char *dir, struct queue_entry *e, const char *why);
+/* Give up on it: move it to failed/ with the reason. */
+int queue_move_to_failed(const char *dir, struct queue_entry *e, const char *why,
+                         struct error *err);
+
+/* An id a person typed: only letters, digits and '-', so it cannot name
+ * anything outside the queue directory. */
+bool queue_id_valid(const char *id);
+
+/* mailq: every entry (and how many have failed), on 'out'. */
+int queue_print(const char *dir, FILE *out, struct error *err);
+
+/* Remove files left in tmp/ by writers that died before finishing. */
+void queue_clean_tmp(const char *dir);
+
+#endif
