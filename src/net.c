@@ -279,12 +279,15 @@ static int start_connect(const struct addrinfo *ai, const char *source_ip)
 }
 
 static void candidate_failed(struct candidate *c, const struct net_target *t, int e,
-                             int *last_errno, size_t *last_target)
+                             int *last_errno, size_t *last_target, bool more)
 {
     char addr[INET6_ADDRSTRLEN];
     describe(c->ai->ai_addr, addr, sizeof addr);
     debug_note("%s (%s) port %ld: %s", t[c->target].host, addr, t[c->target].port,
                e == ETIMEDOUT ? "no answer" : strerror(e));
+    if (more) /* people see why the next one is tried */
+        msg_warn("cannot connect to %s port %ld: %s; trying the next endpoint", t[c->target].host,
+                 t[c->target].port, e == ETIMEDOUT ? "no answer" : strerror(e));
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -342,7 +345,7 @@ int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const c
             c->fd = start_connect(c->ai, source_ip);
             c->deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
             if (c->fd < 0)
-                candidate_failed(c, t, errno, &last_errno, &last_target);
+                candidate_failed(c, t, errno, &last_errno, &last_target, started < ncand);
             next_start = now_ms() + delay_ms;
             continue;
         }
@@ -381,10 +384,10 @@ int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const c
                     *winner = c->target;
                     failed[c->target] = false;
                 } else if (soerr) {
-                    candidate_failed(c, t, soerr, &last_errno, &last_target);
+                    candidate_failed(c, t, soerr, &last_errno, &last_target, started < ncand);
                 }
             } else if (c->deadline && now >= c->deadline) {
-                candidate_failed(c, t, ETIMEDOUT, &last_errno, &last_target);
+                candidate_failed(c, t, ETIMEDOUT, &last_errno, &last_target, started < ncand);
             }
         }
         free(pfd);
