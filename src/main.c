@@ -279,8 +279,17 @@ static void report_failed_entries(const struct account *a)
     char *failed = xasprintf("%s/failed", dir);
     char *seen = xasprintf("%s/.reported", failed);
     struct stat fst, sst;
-    bool news = stat(failed, &fst) == 0 && fst.st_nlink > 2 &&
-                (stat(seen, &sst) < 0 || fst.st_mtime > sst.st_mtime);
+    char **ids = NULL;
+    size_t n = 0;
+    struct error ignored;
+    /* failed/ changes when an entry arrives; .reported marks the last
+     * time this was said. */
+    bool news = stat(failed, &fst) == 0 && queue_list_ids(failed, &ids, &n, &ignored) == 0 &&
+                n > 0 &&
+                (stat(seen, &sst) < 0 || fst.st_mtim.tv_sec > sst.st_mtim.tv_sec ||
+                 (fst.st_mtim.tv_sec == sst.st_mtim.tv_sec &&
+                  fst.st_mtim.tv_nsec > sst.st_mtim.tv_nsec));
+    queue_free_ids(ids, n);
     if (news) {
         msg_warn("some queued messages could not be delivered and are in %s (see mailq)", failed);
         int fd = open(seen, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);

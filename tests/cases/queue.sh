@@ -1,0 +1,167 @@
+#!/bin/bash
+# The offline queue: queued when every endpoint fails temporarily (exit 0),
+# listed by mailq, delivered exactly once by -q through one session, moved
+# to failed/ on a permanent error or after queue_lifetime, safe against two
+# flushers at once and against being killed at any moment.
+. "$srcdir/tests/lib.sh"
+
+export XDG_STATE_HOME="$T/state"
+Q="$T/queue"
+free_port() { "$TEST_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+stored() { ls "$1"/msg-*.eml 2>/dev/null | wc -l; }
+entries() { ls "$Q" 2>/dev/null | grep -v -e '\.state$' -e '^tmp$' -e '^failed$' | wc -l; }
+DOWN=$(free_port)
+config() { # config PORT [LINE...]
+    local port=$1
+    shift
+    write_config "$HOME/.outpostrc" "account default" "host 127.0.0.1" "port $port" "timeout 5" \
+        "from me@example.org" "queue on" "queue_dir $Q" "$@"
+}
+msg() { printf 'Subject: %s\n\nbody of %s\nend-of-%s\n' "$1" "$1" "$1"; }
+
+# ---- queueing ---------------------------------------------------------------------------
+config "$DOWN"
+run_outpost -i a@example.org b@example.org < <(msg first)
+is "$RC" 0 "server down, queue on: exit 0"
+is "$(wc -l <"$ERR")" 1 "server down: one line on stderr"
+check "server down: it says queued, where, and why" \
+    grep -q "queued as [0-9T-]*-[0-9]*-[0-9a-f]* in $Q (cannot connect to 127.0.0.1 port $DOWN" "$ERR"
+is "$(entries)" 1 "one entry in the queue"
+check "the queue directory is private (0700)" test "$(stat -c %a "$Q")" = 700
+ID=$(ls "$Q" | grep -v -e '\.state$' -e '^tmp$' -e '^failed$')
+check "the entry is private (0600)" test "$(stat -c %a "$Q/$ID")" = 600
+run_outpost -bp
+is "$RC" 0 "mailq: exit 0"
+check "mailq: id, account, sender, recipients" \
+    sh -c "grep -q '^$ID .* default\$' '$OUT' && grep -qx '    from: me@example.org' '$OUT' && grep -qx '    to: a@example.org, b@example.org' '$OUT'"
+check "mailq: attempts and the last error" grep -q "attempts: 0, last error: cannot connect to 127.0.0.1 port $DOWN" "$OUT"
+write_config "$HOME/.outpostrc" "account default" "host 127.0.0.1" "port $DOWN" "timeout 5" \
+    "from me@example.org"
+run_outpost -i a@example.org < <(msg not-queued)
+is "$RC" 75 "queue off (the default): exit 75 as before"
+is "$(entries)" 1 "queue off: nothing queued"
+
+# ---- flushing -------------------------------------------------------------------------------
+config "$DOWN"
+for i in 2 3 4; do run_outpost -i c@example.org < <(msg "more-$i"); done
+is "$(entries)" 4 "four entries queued"
+run_outpost -q
+is "$RC" 0 "-q with the server still down: exit 0"
+is "$(entries)" 4 "-q with the server down: all kept"
+check "-q with the server down: attempts counted" sh -c "\"$OUTPOST\" -bp | grep -q 'attempts: 1,'"
+start_server up '{"ehlo": ["PIPELINING", "8BITMIME", "SIZE 104857600"]}'
+config "$PORT"
+run_outpost -q
+is "$RC" 0 "-q with the server up: exit 0"
+is "$(entries)" 0 "-q: the queue is empty"
+is "$(stored "$DIR")" 4 "-q: four messages delivered"
+is "$(ls "$DIR"/session-*.log | wc -l)" 1 "-q: through one session"
+check "-q: MAIL and RCPT were pipelined" grep -q "^C: RCPT" "$DIR/session-1.log"
+check "-q: the first message is intact" grep -q '^end-of-first' "$DIR/msg-1.eml"
+is "$("$TEST_PYTHON" -c 'import json,sys; e=json.load(open(sys.argv[1])); print(e["mail_from"], *e["rcpts"])' "$DIR/msg-1.json")" \
+    "me@example.org a@example.org b@example.org" "-q: the stored envelope was used"
+check "-q: headers were added once, at submission" test "$(grep -c '^Message-ID:' "$DIR/msg-1.eml")" = 1
+run_outpost -q
+is "$(stored "$DIR")" 4 "a second -q sends nothing again"
+
+# ---- permanent failures and queue_lifetime ---------------------------------------------------------
+config "$DOWN"
+run_outpost -i nobody@example.org < <(msg doomed)
+start_server refuse '{"faults": [{"at": "RCPT", "reply": "550 5.1.1 no such user"}]}'
+config "$PORT"
+run_outpost -q
+is "$RC" 0 "-q with a 550: exit 0"
+is "$(entries)" 0 "550: the entry left the queue"
+is "$(ls "$Q/failed" | grep -vc '\.state$')" 1 "550: it is in failed/"
+check "550: reported on stderr" said "could not be delivered and was moved to $Q/failed"
+check "550: with the server's words" said "550 5.1.1 no such user"
+run_outpost -bp
+check "mailq shows failed messages" grep -q "1 message could not be delivered and wait in $Q/failed" "$OUT"
+start_server up2
+config "$PORT"
+run_outpost -i x@example.org < <(msg after-failure)
+is "$RC" 0 "the next send works"
+check "the next send mentions the failed message" said "some queued messages could not be delivered"
+run_outpost -i x@example.org < <(msg after-failure-2)
+check "only once" sh -c "! grep -q 'could not be delivered' '$ERR'"
+
+config "$DOWN" "queue_lifetime 1"
+run_outpost -i x@example.org < <(msg too-old)
+sleep 2
+run_outpost -q
+is "$(entries)" 0 "older than queue_lifetime: out of the queue"
+check "older than queue_lifetime: moved to failed/ and said so" said "longer than queue_lifetime"
+
+# ---- --queue-remove ----------------------------------------------------------------------------------
+config "$DOWN"
+run_outpost -i x@example.org < <(msg removable)
+ID=$(ls "$Q" | grep -v -e '\.state$' -e '^tmp$' -e '^failed$')
+run_outpost --queue-remove=../../etc/passwd
+is "$RC" 64 "--queue-remove with a path: refused (exit 64)"
+run_outpost --queue-remove="$ID"
+is "$RC" 0 "--queue-remove ID: exit 0"
+is "$(entries)" 0 "--queue-remove: gone"
+
+# ---- two flushers at once ----------------------------------------------------------------------------
+config "$DOWN"
+for i in $(seq 1 30); do run_outpost -i c@example.org < <(msg "pair-$i"); done
+start_server pair
+config "$PORT"
+"$OUTPOST" -q 2>"$T/q1.err" & P1=$!
+"$OUTPOST" -q 2>"$T/q2.err" & P2=$!
+wait "$P1" "$P2"
+is "$(stored "$DIR")" 30 "two flushers: 30 messages delivered"
+is "$(cat "$DIR"/msg-*.eml | grep -c '^end-of-pair-')" 30 "two flushers: each exactly once"
+is "$(cat "$DIR"/msg-*.eml | grep '^end-of-pair-' | sort -u | wc -l)" 30 "two flushers: no duplicates"
+is "$(entries)" 0 "two flushers: the queue is empty"
+
+# ---- killed at random moments ---------------------------------------------------------------------------
+# 200 submissions with the server down, each killed (SIGKILL) after a random
+# delay; then 30 flushes killed at random, then one flush to the end. Every
+# message whose run exited 0 must be delivered (at least once), complete.
+config "$DOWN"
+failed_before=$(ls "$Q/failed" | grep -vc '\.state$')
+head -c 300000 /dev/urandom | base64 -w 76 >"$T/filler"
+accepted=0 killed=0
+: >"$T/accepted"
+for i in $(seq 1 200); do
+    { printf 'Subject: crash-%s\n\n' "$i"; cat "$T/filler"; printf 'end-of-crash-%s\n' "$i"; } >"$T/crash.in"
+    "$OUTPOST" -i x@example.org <"$T/crash.in" >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.00$((RANDOM % 10))"
+    kill -9 "$pid" 2>/dev/null && killed=$((killed + 1))
+    if wait "$pid"; then
+        accepted=$((accepted + 1))
+        echo "$i" >>"$T/accepted"
+    fi
+done
+diag <(echo "of 200 submissions, $accepted exited 0 and $killed were sent SIGKILL")
+check "some submissions were killed and some got through (the test exercised both)" \
+    test "$accepted" -gt 0 -a "$killed" -gt 0
+start_server crash
+config "$PORT"
+for i in $(seq 1 30); do
+    "$OUTPOST" -q >/dev/null 2>&1 &
+    pid=$!
+    sleep "0.0$((RANDOM % 5))"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+done
+run_outpost -q
+is "$RC" 0 "the final flush: exit 0"
+is "$(entries)" 0 "after the final flush the queue is empty (no partial entry was left in it)"
+is "$(ls "$Q/tmp" | wc -l)" 0 "no temporary file is left behind"
+missing=0
+for i in $(cat "$T/accepted"); do
+    grep -lq "^end-of-crash-$i" "$DIR"/msg-*.eml 2>/dev/null || missing=$((missing + 1))
+done
+is "$missing" 0 "every accepted message was delivered"
+bad=0
+for f in "$DIR"/msg-*.eml; do
+    n=$(sed -n 's/^Subject: crash-//p' "$f" | tr -d '\r')
+    grep -q "^end-of-crash-$n" "$f" || bad=$((bad + 1))
+done
+is "$bad" 0 "every delivered message is complete"
+is "$(ls "$Q/failed" | grep -vc '\.state$')" "$failed_before" "nothing was moved to failed/"
+
+done_testing
