@@ -38,4 +38,8 @@ else
     echo "ok $((TAP_N += 1)) # SKIP zsh is not installed"
 fi
 
+sh -n "$srcdir/contrib/networkmanager/90-outpost-flush"
+is "$?" 0 "the NetworkManager dispatcher script is valid sh"
+check "the systemd service runs outpost -q" grep -qx 'ExecStart=/usr/bin/outpost -q' "$srcdir/contrib/systemd/outpost-flush.service"
+
 done_testing
