@@ -122,6 +122,22 @@ start_server() {
     PORT=$(cat "$DIR/port")
 }
 
+# closed_port: a loopback port where connections are refused, reserved for
+# the whole script (bound, never listening), so no server started later can
+# be given it.
+closed_port() {
+    local f="$T/closed-port.$RANDOM"
+    "$TEST_PYTHON" -c 'import socket,sys,time
+s = socket.socket(); s.bind(("127.0.0.1", 0))
+open(sys.argv[1] + ".tmp", "w").write("%d\n" % s.getsockname()[1])
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(3600)' "$f" &
+    SERVER_PIDS+=($!)
+    local i
+    for i in $(seq 1 100); do [ -s "$f" ] && break; sleep 0.02; done
+    cat "$f"
+}
+
 # Settings for tests that check a message arrives byte for byte: outpost adds
 # no From, Date or Message-ID of its own.
 KEEP_HEADERS=("set_from_header off" "set_date_header off" "set_msgid_header off")

@@ -51,7 +51,8 @@ check "a bad port in the list: named" said "invalid argument '587 99999' for com
 # ---- refused, 421, then a working server ---------------------------------------------------
 start_server good
 GOOD=$DIR GOOD_PORT=$PORT
-CLOSED=$(free_port)
+closed_port >"$T/closed"
+CLOSED=$(cat "$T/closed")
 config() { write_config "$HOME/.outpostrc" "account default" "host 127.0.0.1" "timeout 5" \
     "from me@example.org" "$@"; }
 printf 'Subject: failover\n\nbody\n' >"$T/msg"
