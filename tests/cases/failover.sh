@@ -80,6 +80,18 @@ run_outpost -i rcpt@example.org <"$T/msg"
 is "$RC" 0 "4xx to RCPT on the first: delivered through the second"
 is "$(stored "$GOOD")" 3 "4xx to RCPT: the second server has it"
 
+write_config "$HOME/.outpostrc" \
+    "account main" "host 127.0.0.1" "port $CLOSED" "timeout 5" "from me@example.org" \
+    "fallback_account backup" "logfile $T/fallback.log" \
+    "account backup" "host 127.0.0.1" "port $GOOD_PORT" "timeout 5" "from other@example.net" \
+    "account default : main"
+before=$(stored "$GOOD")
+run_outpost -i rcpt@example.org <"$T/msg"
+is "$RC" 0 "a fallback account: delivered through it when the first account's server is down"
+is "$(stored "$GOOD")" "$((before + 1))" "a fallback account: its server has the message"
+is "$("$TEST_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["mail_from"])' "$GOOD/msg-$(stored "$GOOD").json")" \
+    "me@example.org" "a fallback account: the envelope sender is still the message's"
+
 # ---- what does not fail over ------------------------------------------------------------
 start_server authfail '{"auth": {"user": "u", "password": "right", "mechanisms": ["PLAIN"]}}'
 AUTHF=$DIR AUTHF_PORT=$PORT
