@@ -435,12 +435,7 @@ static int keyring_mode(const struct cli *o, struct error *err)
 static char *queue_dir_for(const struct cli *o)
 {
     struct error ignored;
-    struct account *a = o->account || o->config_file ? choose_account(o, NULL, &ignored) : NULL;
-    if (!a) {
-        struct cli plain = *o;
-        plain.nsettings = 0;
-        a = choose_account(&plain, NULL, &ignored);
-    }
+    struct account *a = choose_account(o, NULL, &ignored);
     char *dir = a ? deliver_queue_dir(a) : queue_default_dir();
     account_free(a);
     return dir;

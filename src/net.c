@@ -42,89 +42,15 @@ static int bind_source(int fd, int family, const char *source_ip)
     return r;
 }
 
-/* One address. Returns the socket, or -1 with errno (ETIMEDOUT on timeout). */
-static int connect_one(const struct addrinfo *ai, const char *source_ip, int timeout_ms)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
-    if (fd < 0)
-        return -1;
-    if (source_ip && bind_source(fd, ai->ai_family, source_ip) < 0)
-        goto fail;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-        if (errno != EINPROGRESS)
-            goto fail;
-        int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
-        for (;;) {
-            int wait = -1;
-            if (deadline) {
-                int64_t left = deadline - now_ms();
-                if (left <= 0) {
-                    errno = ETIMEDOUT;
-                    goto fail;
-                }
-                wait = (int)left;
-            }
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
-            int r = poll(&p, 1, wait);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r < 0)
-                goto fail;
-            if (r > 0)
-                break;
-        }
-        int soerr = 0;
-        socklen_t len = sizeof soerr;
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-            goto fail;
-        if (soerr) {
-            errno = soerr;
-            goto fail;
-        }
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-fail:;
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
-}
-
+/* One endpoint: its addresses one after the other, each within the
+ * timeout. The same code as racing, with nothing to race. */
 int net_connect(const char *host, long port, const char *source_ip, int timeout_ms,
                 struct error *err)
 {
-    char service[16];
-    snprintf(service, sizeof service, "%ld", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo(host, service, &hints, &res);
-    if (gai != 0) {
-        if (gai == EAI_NONAME)
-            return err_set(err, ERR_NOHOST, "cannot find host '%s': %s", host, gai_strerror(gai));
-        return err_set(err, ERR_TEMPORARY, "cannot resolve host '%s': %s", host,
-                       gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
-    }
-    int last_errno = ECONNREFUSED;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        char addr[INET6_ADDRSTRLEN];
-        describe(ai->ai_addr, addr, sizeof addr);
-        debug_note("connecting to %s (%s) port %ld", host, addr, port);
-        int fd = connect_one(ai, source_ip, timeout_ms);
-        if (fd >= 0) {
-            freeaddrinfo(res);
-            return fd;
-        }
-        last_errno = errno;
-        debug_note("%s port %ld: %s", addr, port, strerror(last_errno));
-    }
-    freeaddrinfo(res);
-    if (last_errno == ETIMEDOUT)
-        return err_set(err, ERR_TEMPORARY, "cannot connect to %s port %ld: no answer within %d s",
-                       host, port, timeout_ms / 1000);
-    return err_errno(err, ERR_TEMPORARY, last_errno, "cannot connect to %s port %ld", host, port);
+    struct net_target t = {host, port};
+    size_t winner;
+    bool failed;
+    return net_connect_race(&t, 1, 0, source_ip, timeout_ms, &winner, &failed, err);
 }
 
 int net_connect_unix(const char *path, struct error *err)
@@ -285,7 +211,7 @@ static void candidate_failed(struct candidate *c, const struct net_target *t, in
     describe(c->ai->ai_addr, addr, sizeof addr);
     debug_note("%s (%s) port %ld: %s", t[c->target].host, addr, t[c->target].port,
                e == ETIMEDOUT ? "no answer" : strerror(e));
-    if (more) /* people see why the next one is tried */
+    if (more)
         msg_warn("cannot connect to %s port %ld: %s; trying the next endpoint", t[c->target].host,
                  t[c->target].port, e == ETIMEDOUT ? "no answer" : strerror(e));
     if (c->fd >= 0)
@@ -294,6 +220,14 @@ static void candidate_failed(struct candidate *c, const struct net_target *t, in
     c->done = true;
     *last_errno = e;
     *last_target = c->target;
+}
+
+/* Whether the next attempt to start is for another endpoint (then a
+ * failure is worth a line: people see why the next one is tried). */
+static bool next_is_other(const struct candidate *cand, size_t ncand, size_t started,
+                          const struct candidate *c)
+{
+    return started < ncand && cand[started].target != c->target;
 }
 
 int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const char *source_ip,
@@ -345,7 +279,7 @@ int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const c
             c->fd = start_connect(c->ai, source_ip);
             c->deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
             if (c->fd < 0)
-                candidate_failed(c, t, errno, &last_errno, &last_target, started < ncand);
+                candidate_failed(c, t, errno, &last_errno, &last_target, next_is_other(cand, ncand, started, c));
             next_start = now_ms() + delay_ms;
             continue;
         }
@@ -384,10 +318,10 @@ int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const c
                     *winner = c->target;
                     failed[c->target] = false;
                 } else if (soerr) {
-                    candidate_failed(c, t, soerr, &last_errno, &last_target, started < ncand);
+                    candidate_failed(c, t, soerr, &last_errno, &last_target, next_is_other(cand, ncand, started, c));
                 }
             } else if (c->deadline && now >= c->deadline) {
-                candidate_failed(c, t, ETIMEDOUT, &last_errno, &last_target, started < ncand);
+                candidate_failed(c, t, ETIMEDOUT, &last_errno, &last_target, next_is_other(cand, ncand, started, c));
             }
         }
         free(pfd);
