@@ -482,6 +482,7 @@ static const struct field fields[] = {
     {"tls_key_file", STR(tls_key_file), p_path, false, NULL, NULL},
     {"tls_cert_file", STR(tls_cert_file), p_path, false, NULL, NULL},
     {"tls_certcheck", BOOL(tls_certcheck), p_bool, false, NULL, NULL},
+    {"tls_resume", BOOL(tls_resume), p_bool, false, NULL, NULL},
     {"tls_priorities", STR(tls_priorities), p_text, false, NULL, NULL},
     {"tls_host_override", STR(tls_host_override), p_name, false, NULL, NULL},
     {"tls_min_dh_prime_bits", LONG(tls_min_dh_prime_bits), p_positive_optional, false,
@@ -581,6 +582,7 @@ struct account *account_new(const char *name)
     a->tls_starttls = true;
     a->tls_trust_file = xstrdup("system");
     a->tls_certcheck = true;
+    a->tls_resume = true;
     a->allow_from_override = true;
     a->set_from_header = HDR_AUTO;
     a->set_date_header = HDR_AUTO;

@@ -51,6 +51,7 @@ struct account {
     char *tls_key_file;
     char *tls_cert_file;
     bool tls_certcheck;
+    bool tls_resume;
     char *tls_priorities;
     char *tls_host_override;
     long tls_min_dh_prime_bits;

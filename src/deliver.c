@@ -162,6 +162,7 @@ static int setup_account(const struct account *a, struct account_setup *su, stru
         .proxy_host = a->proxy_host,
         .proxy_port = a->proxy_port ? a->proxy_port : 1080,
         .lmtp = a->protocol == PROTO_LMTP,
+        .tls_resume = a->tls_resume,
         .tls = &su->tls,
         .auth = a->auth ? &su->auth : NULL,
     };

@@ -28,6 +28,7 @@ struct session_params {
     const char *proxy_host; /* SOCKS5 proxy, or NULL */
     long proxy_port;
     bool lmtp;
+    bool tls_resume;        /* resume TLS sessions across runs (state.c) */
     const struct tls_params *tls; /* how to verify the server, with TLS */
     const struct auth_params *auth; /* or NULL: no AUTH */
 };
@@ -41,6 +42,7 @@ struct session {
     bool had_plain_ehlo;
     struct caps caps_before_tls;
     char ehlo_before_tls[sizeof ((struct smtp *)0)->ehlo_lines];
+    char *tls_resume_key;   /* where this session's TLS resumption data goes */
 };
 
 /* On success the session is ready for a transaction. On failure it holds

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 
 #define ENDPOINTS_FILE "endpoints"
 #define LINE_MAX_STATE 1024
+#define TLS_SESSION_MAGIC "outpost tls session 1\n"
+#define TLS_SESSION_MAX (64 * 1024)
 
 static int make_dirs(char *path)
 {
@@ -39,6 +42,23 @@ char *state_dir(void)
         return NULL;
     }
     return dir;
+}
+
+/* Replace dir/name with 'data' atomically: a private temporary file, then
+ * rename. Failures are silent (see state.h). */
+static void replace_file(const char *dir, const char *name, const void *data, size_t len)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    char *tmp = xasprintf("%s/.%s.%ld", dir, name, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        bool ok = write(fd, data, len) == (ssize_t)len;
+        close(fd);
+        if (!ok || rename(tmp, path) < 0)
+            unlink(tmp);
+    }
+    free(tmp);
+    free(path);
 }
 
 int state_last_endpoint(const char *account, char **host, long *port)
@@ -74,7 +94,6 @@ void state_remember_endpoint(const char *account, const char *host, long port)
     if (!dir)
         return;
     char *path = xasprintf("%s/%s", dir, ENDPOINTS_FILE);
-    char *tmp = xasprintf("%s/.%s.%ld", dir, ENDPOINTS_FILE, (long)getpid());
     struct strbuf sb;
     sb_init(&sb);
     FILE *f = fopen(path, "re");
@@ -87,15 +106,78 @@ void state_remember_endpoint(const char *account, const char *host, long port)
         fclose(f);
     if (host)
         sb_printf(&sb, "%s %s %ld\n", account, host, port);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        bool ok = write(fd, sb.data ? sb.data : "", sb.len) == (ssize_t)sb.len;
-        close(fd);
-        if (!ok || rename(tmp, path) < 0)
-            unlink(tmp);
-    }
+    replace_file(dir, ENDPOINTS_FILE, sb.data ? sb.data : "", sb.len);
     sb_free(&sb);
-    free(tmp);
     free(path);
+    free(dir);
+}
+
+/* One file per key, named by a hash of it; the key itself is stored in the
+ * file too, so a collision reads as "no session", never as another's. */
+static char *tls_session_name(const char *key)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * UINT64_C(0x100000001b3);
+    return xasprintf("tls-session-%016llx", (unsigned long long)h);
+}
+
+void *state_load_tls_session(const char *key, size_t *len)
+{
+    *len = 0;
+    char *dir = state_dir();
+    if (!dir || strchr(key, '\n')) {
+        free(dir);
+        return NULL;
+    }
+    char *name = tls_session_name(key);
+    char *path = xasprintf("%s/%s", dir, name);
+    free(name);
+    free(dir);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    free(path);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    char *buf = NULL;
+    ssize_t n = -1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        (st.st_mode & 077) == 0 && st.st_size > 0 && st.st_size <= TLS_SESSION_MAX) {
+        buf = xmalloc((size_t)st.st_size);
+        n = read(fd, buf, (size_t)st.st_size);
+    }
+    close(fd);
+    size_t head = strlen(TLS_SESSION_MAGIC) + strlen(key) + 1;
+    if (!buf || n != (ssize_t)st.st_size || (size_t)n <= head ||
+        memcmp(buf, TLS_SESSION_MAGIC, strlen(TLS_SESSION_MAGIC)) != 0 ||
+        memcmp(buf + strlen(TLS_SESSION_MAGIC), key, strlen(key)) != 0 || buf[head - 1] != '\n') {
+        if (buf)
+            secure_wipe(buf, (size_t)st.st_size);
+        free(buf);
+        return NULL;
+    }
+    *len = (size_t)n - head;
+    memmove(buf, buf + head, *len);
+    return buf;
+}
+
+void state_save_tls_session(const char *key, const void *data, size_t len)
+{
+    if (strchr(key, '\n') || len == 0 || len > TLS_SESSION_MAX / 2)
+        return;
+    char *dir = state_dir();
+    if (!dir)
+        return;
+    struct strbuf sb;
+    sb_init(&sb);
+    sb_puts(&sb, TLS_SESSION_MAGIC);
+    sb_puts(&sb, key);
+    sb_puts(&sb, "\n");
+    sb_append(&sb, data, len);
+    char *name = tls_session_name(key);
+    replace_file(dir, name, sb.data, sb.len);
+    secure_wipe(sb.data, sb.len);
+    sb_free(&sb);
+    free(name);
     free(dir);
 }

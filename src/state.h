@@ -6,6 +6,7 @@
 #define OUTPOST_STATE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The state directory, created if needed (NULL when it cannot be). */
 char *state_dir(void);
@@ -14,5 +15,11 @@ char *state_dir(void);
 int state_last_endpoint(const char *account, char **host, long *port);
 /* Remember it (host NULL: forget whatever was remembered). */
 void state_remember_endpoint(const char *account, const char *host, long port);
+
+/* TLS session resumption data (a secret: it resumes the session's keys) for
+ * the endpoint and TLS settings that 'key' describes, one file each.
+ * Returns NULL (and *len 0) when there is none or it is unusable. */
+void *state_load_tls_session(const char *key, size_t *len);
+void state_save_tls_session(const char *key, const void *data, size_t len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -416,6 +417,14 @@ static int new_session(struct tls_state *t, int fd, const struct tls_params *p,
     if (p->min_dh_prime_bits > 0)
         gnutls_dh_set_prime_bits(t->session, (unsigned)p->min_dh_prime_bits);
     gnutls_transport_set_int(t->session, fd);
+    /* Resuming skips the key exchange and the certificate: the server
+     * proves it holds the secret of a session verified before, and
+     * verify_server() checks that session's certificate again. */
+    if (p->resume_data && p->resume_len <= UINT_MAX) {
+        gnutls_datum_t d = {(unsigned char *)p->resume_data, (unsigned)p->resume_len};
+        if (gnutls_session_set_data(t->session, d.data, d.size) < 0)
+            debug_note("TLS: the stored session could not be used");
+    }
     return 0;
 }
 
@@ -460,6 +469,10 @@ int tls_start(struct conn *c, const struct tls_params *p, struct error *err)
         free_state(t);
         return -1;
     }
+    if (p->resume_data)
+        debug_note(gnutls_session_is_resumed(t->session)
+                       ? "TLS session resumed (abbreviated handshake)"
+                       : "TLS: the server did not resume the stored session: full handshake");
     if (debug_enabled)
         debug_chain(t->session);
     if (verify_server(t->session, p, err) < 0) {
@@ -468,6 +481,29 @@ int tls_start(struct conn *c, const struct tls_params *p, struct error *err)
     }
     conn_set_transport(c, &tls_transport, t);
     return 0;
+}
+
+void *tls_session_data(const struct conn *c, size_t *len)
+{
+    *len = 0;
+    if (c->tp != &tls_transport)
+        return NULL;
+    const struct tls_state *t = c->tp_state;
+    /* Under TLS 1.3 without a ticket, GnuTLS would wait for one: don't. */
+    if (gnutls_protocol_get_version(t->session) == GNUTLS_TLS1_3 &&
+        !(gnutls_session_get_flags(t->session) & GNUTLS_SFLAGS_SESSION_TICKET))
+        return NULL;
+    gnutls_datum_t d = {NULL, 0};
+    if (gnutls_session_get_data2(t->session, &d) < 0 || d.size == 0) {
+        gnutls_free(d.data);
+        return NULL;
+    }
+    void *copy = xmalloc(d.size);
+    memcpy(copy, d.data, d.size);
+    *len = d.size;
+    secure_wipe(d.data, d.size);
+    gnutls_free(d.data);
+    return copy;
 }
 
 char *tls_channel_binding(const struct conn *c, bool *exporter)

@@ -20,6 +20,8 @@ struct tls_params {
     const char *key_file;
     const char *priorities;    /* GnuTLS priority string, or NULL */
     long min_dh_prime_bits;    /* 0: GnuTLS's default */
+    const void *resume_data;   /* from tls_session_data() of an earlier */
+    size_t resume_len;         /* connection, to resume; or NULL */
 };
 
 #define TLS_FPR_MAX 97 /* SHA-256 as 32 colon-separated hex pairs, and NUL */
@@ -47,6 +49,12 @@ struct tls_info {
  * message saying what to do), ERR_CONFIG (a file or priority string in the
  * configuration is unusable), ERR_TEMPORARY (timeout, connection lost). */
 int tls_start(struct conn *c, const struct tls_params *p, struct error *err);
+
+/* What resumes this connection's TLS session on a later connection (a
+ * secret, malloc'd; wipe it before freeing), or NULL when the server gave
+ * nothing to resume with. Ask at the end of the session: under TLS 1.3 the
+ * server's ticket arrives after the handshake. */
+void *tls_session_data(const struct conn *c, size_t *len);
 
 /* Facts about the connection's TLS session; false when it has none. */
 bool tls_get_info(const struct conn *c, struct tls_info *info);

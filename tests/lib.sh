@@ -103,6 +103,7 @@ start_server() {
     DIR="$T/$name"
     mkdir -p "$DIR"
     local args=(--port-file "$DIR/port" --record "$DIR" --host "$host" ${SERVER_FLAGS:-})
+    [ -n "${SERVER_PORT:-}" ] && args+=(--port "$SERVER_PORT")
     if [ -n "$script" ]; then
         printf '%s\n' "$script" >"$DIR/script.json"
         args+=(--script "$DIR/script.json")
@@ -120,6 +121,15 @@ start_server() {
         exit 1
     fi
     PORT=$(cat "$DIR/port")
+}
+
+# stop_server: stop the server started last (its port can be used again,
+# with SERVER_PORT=PORT start_server ...).
+stop_server() {
+    local last=$((${#SERVER_PIDS[@]} - 1))
+    kill "${SERVER_PIDS[$last]}" 2>/dev/null
+    wait "${SERVER_PIDS[$last]}" 2>/dev/null
+    unset "SERVER_PIDS[$last]"
 }
 
 # closed_port: a loopback port where connections are refused, reserved for

@@ -6,7 +6,7 @@ submission client, records what it receives, and can be told to misbehave
 at any step. Run it with the distribution's interpreter (/usr/bin/python3).
 
     smtpserver.py --port-file FILE --record DIR [--script SCRIPT.json]
-                  [--host 127.0.0.1|::1]
+                  [--host 127.0.0.1|::1] [--port N]
 
 Recorded in DIR (each file is complete before the reply that follows it):
     session-N.log   the dialogue of connection N: "C: ..." / "S: ..." lines
@@ -120,6 +120,8 @@ class Session(socketserver.BaseRequestHandler):
     # set on the class by main()
     script = {}
     recorder = None
+    context = None
+    context_lock = threading.Lock()
 
     def setup(self):
         self.sock = self.request
@@ -228,6 +230,14 @@ class Session(socketserver.BaseRequestHandler):
     # ---- the dialogue ---------------------------------------------------
     # ---- TLS ------------------------------------------------------------
     def tls_context(self):
+        # One context for the server's life, as a real server has: its
+        # session ticket key is what lets a client resume (RFC 8446 2.2).
+        with Session.context_lock:
+            if Session.context is None:
+                Session.context = self.new_tls_context()
+        return Session.context
+
+    def new_tls_context(self):
         conf = self.script["tls"]
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(conf["cert"], conf["key"])
@@ -241,7 +251,7 @@ class Session(socketserver.BaseRequestHandler):
 
         def note_sni(sock, name, context):
             if name:
-                self.log("-- SNI: %s" % name)
+                sock.outpost_session.log("-- SNI: %s" % name)
         ctx.sni_callback = note_sni
         return ctx
 
@@ -251,11 +261,17 @@ class Session(socketserver.BaseRequestHandler):
             self.log("-- discarded %d bytes sent before the handshake" % len(self.buf))
             self.buf = b""
         try:
-            self.sock = self.tls_context().wrap_socket(self.sock, server_side=True)
+            ctx = self.tls_context()
+            tls = ctx.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
+            tls.outpost_session = self  # for the SNI callback
+            tls.do_handshake()
+            self.sock = tls
         except (ssl.SSLError, OSError) as e:
             self.log("-- TLS handshake failed: %s" % e)
             raise Closed()
         self.in_tls = True
+        if self.sock.session_reused:
+            self.log("-- TLS session resumed")
         peer = self.sock.getpeercert()
         subject = ""
         if peer:
@@ -569,6 +585,7 @@ class UnixServer(socketserver.ThreadingUnixStreamServer):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=0, help="default: any free port")
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--record", required=True)
     ap.add_argument("--script")
@@ -589,7 +606,7 @@ def main():
     else:
         if ":" in opts.host:
             Server.address_family = socket.AF_INET6
-        server = Server((opts.host, 0), handler)
+        server = Server((opts.host, opts.port), handler)
         port = server.server_address[1]
     tmp = opts.port_file + ".tmp"
     with open(tmp, "w") as f:
