@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #ifdef HAVE_LIBSECRET
+#include <dlfcn.h>
 #include <libsecret/secret.h>
 #endif
 
@@ -37,6 +38,46 @@ static const SecretSchema keyring_schema = {
     },
     0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
+
+/* libsecret (with GLib, GIO and D-Bus behind it) is loaded only when the
+ * keyring is asked: a run whose password is elsewhere does not pay for
+ * loading and initialising it, and outpost still runs where it is not
+ * installed. */
+struct libsecret_api {
+    gchar *(*lookup_sync)(const SecretSchema *, GCancellable *, GError **, ...);
+    gboolean (*store_sync)(const SecretSchema *, const gchar *, const gchar *, const gchar *,
+                           GCancellable *, GError **, ...);
+    gboolean (*clear_sync)(const SecretSchema *, GCancellable *, GError **, ...);
+    void (*password_free)(gchar *);
+    void (*error_free)(GError *);
+};
+
+static const struct libsecret_api *libsecret(void)
+{
+    static struct libsecret_api api;
+    static int state; /* 0: not tried, 1: loaded, -1: unavailable */
+    if (state != 0)
+        return state > 0 ? &api : NULL;
+    state = -1;
+    void *h = dlopen(LIBSECRET_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        debug_note("keyring: cannot load %s: %s", LIBSECRET_SONAME, dlerror());
+        return NULL;
+    }
+    /* POSIX: a dlsym result converts to a function pointer. */
+    *(void **)&api.lookup_sync = dlsym(h, "secret_password_lookup_sync");
+    *(void **)&api.store_sync = dlsym(h, "secret_password_store_sync");
+    *(void **)&api.clear_sync = dlsym(h, "secret_password_clear_sync");
+    *(void **)&api.password_free = dlsym(h, "secret_password_free");
+    *(void **)&api.error_free = dlsym(h, "g_error_free");
+    if (!api.lookup_sync || !api.store_sync || !api.clear_sync || !api.password_free ||
+        !api.error_free) {
+        debug_note("keyring: %s lacks a function outpost needs", LIBSECRET_SONAME);
+        return NULL;
+    }
+    state = 1;
+    return &api;
+}
 
 /* Without a session bus, libsecret would try to start one (X11 autolaunch):
  * from cron that means a delay for nothing. */
@@ -65,18 +106,21 @@ static int keyring_lookup(const struct secret_query *q, char **out)
         debug_note("keyring: no D-Bus session bus, not asked");
         return 0;
     }
+    const struct libsecret_api *ls = libsecret();
+    if (!ls)
+        return 0;
     GError *gerr = NULL;
-    gchar *pw = secret_password_lookup_sync(&keyring_schema, NULL, &gerr, "host", q->host,
-                                            "service", service_of(q), "user", q->user, NULL);
+    gchar *pw = ls->lookup_sync(&keyring_schema, NULL, &gerr, "host", q->host, "service",
+                                service_of(q), "user", q->user, NULL);
     if (gerr) {
         debug_note("keyring: %s", gerr->message);
-        g_error_free(gerr);
+        ls->error_free(gerr);
         return 0;
     }
     if (!pw)
         return 0;
     *out = xstrdup(pw);
-    secret_password_free(pw);
+    ls->password_free(pw);
     debug_note("password for %s@%s (%s) taken from the keyring", q->user, q->host,
                service_of(q));
     return 1;
@@ -86,17 +130,20 @@ int secret_keyring_store(const struct secret_query *q, const char *password, str
 {
     if (!session_bus_reachable())
         return err_set(err, ERR_CONFIG, "no keyring: there is no D-Bus session bus");
+    const struct libsecret_api *ls = libsecret();
+    if (!ls)
+        return err_set(err, ERR_CONFIG, "no keyring: cannot load %s", LIBSECRET_SONAME);
     char *label = xasprintf("outpost: %s://%s@%s", service_of(q), q->user, q->host);
     GError *gerr = NULL;
-    gboolean ok = secret_password_store_sync(&keyring_schema, SECRET_COLLECTION_DEFAULT, label,
-                                             password, NULL, &gerr, "host", q->host, "service",
-                                             service_of(q), "user", q->user, NULL);
+    gboolean ok = ls->store_sync(&keyring_schema, SECRET_COLLECTION_DEFAULT, label, password,
+                                 NULL, &gerr, "host", q->host, "service", service_of(q), "user",
+                                 q->user, NULL);
     free(label);
     if (!ok) {
         err_set(err, ERR_CONFIG, "cannot store the password in the keyring: %s",
                 gerr ? gerr->message : "unknown error");
         if (gerr)
-            g_error_free(gerr);
+            ls->error_free(gerr);
         return -1;
     }
     return 0;
@@ -106,14 +153,16 @@ int secret_keyring_forget(const struct secret_query *q, struct error *err)
 {
     if (!session_bus_reachable())
         return err_set(err, ERR_CONFIG, "no keyring: there is no D-Bus session bus");
+    const struct libsecret_api *ls = libsecret();
+    if (!ls)
+        return err_set(err, ERR_CONFIG, "no keyring: cannot load %s", LIBSECRET_SONAME);
     GError *gerr = NULL;
-    gboolean removed = secret_password_clear_sync(&keyring_schema, NULL, &gerr, "host", q->host,
-                                                  "service", service_of(q), "user", q->user,
-                                                  NULL);
+    gboolean removed = ls->clear_sync(&keyring_schema, NULL, &gerr, "host", q->host, "service",
+                                      service_of(q), "user", q->user, NULL);
     if (gerr) {
         err_set(err, ERR_CONFIG, "cannot remove the password from the keyring: %s",
                 gerr->message);
-        g_error_free(gerr);
+        ls->error_free(gerr);
         return -1;
     }
     if (!removed)

@@ -373,19 +373,25 @@ static int send_envelope(struct smtp *s, const struct envelope *env, const char 
     return 0;
 }
 
-static int send_body(struct smtp *s, const struct spool *msg, struct error *err)
+/* The message as it is in the spool: the header block from memory, then
+ * the rest from the file. For DATA it is dot-stuffed on the way; BDAT
+ * takes it as it is, so its length must be exactly msg->size. */
+static int send_message_text(struct smtp *s, const struct spool *msg, bool stuff,
+                             struct error *err)
 {
     char *in = xmalloc(BODY_CHUNK);
-    char *out = xmalloc(2 * BODY_CHUNK);
+    char *out = stuff ? xmalloc(2 * BODY_CHUNK) : NULL;
     struct dotstuff ds;
     dotstuff_init(&ds);
+    uint64_t sent = 0;
     int r = 0;
-    debug_note("sending the message (%llu bytes)", (unsigned long long)msg->size);
-    /* The header block from memory, then the rest from the spool file. */
+    debug_note("sending the message (%llu bytes)%s", (unsigned long long)msg->size,
+               stuff ? "" : " as one BDAT chunk");
     for (size_t i = 0; i < msg->head_len && r == 0; i += BODY_CHUNK) {
         size_t n = msg->head_len - i < BODY_CHUNK ? msg->head_len - i : BODY_CHUNK;
-        size_t o = dotstuff_feed(&ds, msg->head + i, n, out);
-        r = conn_write(s->conn, out, o, err);
+        r = stuff ? conn_write(s->conn, out, dotstuff_feed(&ds, msg->head + i, n, out), err)
+                  : conn_write(s->conn, msg->head + i, n, err);
+        sent += n;
     }
     for (off_t off = (off_t)msg->body_offset; r == 0;) {
         ssize_t n = pread(msg->fd, in, BODY_CHUNK, off);
@@ -398,18 +404,48 @@ static int send_body(struct smtp *s, const struct spool *msg, struct error *err)
         if (n == 0)
             break;
         off += n;
-        size_t o = dotstuff_feed(&ds, in, (size_t)n, out);
-        r = conn_write(s->conn, out, o, err);
+        sent += (uint64_t)n;
+        r = stuff ? conn_write(s->conn, out, dotstuff_feed(&ds, in, (size_t)n, out), err)
+                  : conn_write(s->conn, in, (size_t)n, err);
     }
-    if (r < 0)
-        s->broken = true;
+    if (r == 0 && sent != msg->size) /* the spool changed under us */
+        r = err_set(err, ERR_IO, "the spool file holds %llu bytes, not the %llu expected",
+                    (unsigned long long)sent, (unsigned long long)msg->size);
     free(in);
     free(out);
     if (r < 0)
+        s->broken = true; /* a half-sent message must not be completed */
+    return r;
+}
+
+/* DATA (RFC 5321): 354, the dot-stuffed text, and the final "." line. */
+static int send_data(struct smtp *s, const struct spool *msg, struct error *err)
+{
+    if (send_command(s, err, "DATA") < 0 || flush_commands(s, err) < 0 ||
+        read_reply(s, STEP_DATA, NULL, NULL, err) < 0)
+        return -1;
+    if (s->reply.code != 354) {
+        refused(s, STEP_DATA, err, "the server refused to take the message (DATA)");
+        reset_transaction(s);
+        return -1;
+    }
+    if (send_message_text(s, msg, true, err) < 0)
         return -1;
     /* The spool is canonical: empty or ending in CRLF, so "." ends it. */
     debug_sent(".", 1, NO_REDACT);
     if (conn_write(s->conn, ".\r\n", 3, err) < 0 || flush_commands(s, err) < 0) {
+        s->broken = true;
+        return -1;
+    }
+    return 0;
+}
+
+/* CHUNKING (RFC 3030): the whole message as one "BDAT n LAST" chunk, with
+ * no 354 round trip and no dot-stuffing; its reply is the final one. */
+static int send_bdat(struct smtp *s, const struct spool *msg, struct error *err)
+{
+    if (send_command(s, err, "BDAT %llu LAST", (unsigned long long)msg->size) < 0 ||
+        send_message_text(s, msg, false, err) < 0 || flush_commands(s, err) < 0) {
         s->broken = true;
         return -1;
     }
@@ -470,15 +506,7 @@ int smtp_send_message(struct smtp *s, const struct envelope *env, const struct s
         return -1;
     }
 
-    if (send_command(s, err, "DATA") < 0 || flush_commands(s, err) < 0 ||
-        read_reply(s, STEP_DATA, NULL, NULL, err) < 0)
-        return -1;
-    if (s->reply.code != 354) {
-        refused(s, STEP_DATA, err, "the server refused to take the message (DATA)");
-        reset_transaction(s);
-        return -1;
-    }
-    if (send_body(s, msg, err) < 0)
+    if ((s->caps.chunking ? send_bdat(s, msg, err) : send_data(s, msg, err)) < 0)
         return -1;
     if (reply_read(s->conn, &s->reply, NULL, NULL, err) < 0) {
         s->broken = true;

@@ -49,7 +49,10 @@ The script (JSON) may set:
     AUTH (instead of running the mechanism), AUTH_CHALLENGE ("raw": the
     first challenge line to send instead), MAIL, RCPT,
     DATA (the reply to DATA), DATA_BODY (after the first line of message
-    data), DATA_END (after the final "."), RSET, QUIT, NOOP.
+    data), DATA_END (after the final "." or the last BDAT chunk), BDAT (the
+    reply to a chunk that is not the last), RSET, QUIT, NOOP.
+    BDAT (RFC 3030) is understood whenever it is used; offer it by putting
+    CHUNKING in "ehlo". msg-M.raw is then the chunks' bytes, as msg-M.eml.
     "stall" keeps reading and never answers; "stall_noread" stops reading
     too, so the client's writes eventually block.
 """
@@ -138,6 +141,7 @@ class Session(socketserver.BaseRequestHandler):
         self.mail_params = ""
         self.rcpts = []
         self.rcpt_params = []
+        self.chunks = bytearray()
 
     # ---- transcript -----------------------------------------------------
     def log(self, line):
@@ -509,9 +513,13 @@ class Session(socketserver.BaseRequestHandler):
             if first:
                 first = False
                 self.apply("DATA_BODY", None)
+        self.deliver(bytes(raw), bytes(body))
+
+    def deliver(self, raw, body):
+        """Record a complete message and give the final reply(ies)."""
         n = self.recorder.new_message()
-        self.recorder.write("msg-%d.raw" % n, bytes(raw))
-        self.recorder.write("msg-%d.eml" % n, bytes(body))
+        self.recorder.write("msg-%d.raw" % n, raw)
+        self.recorder.write("msg-%d.eml" % n, body)
         envelope = {"session": self.number, "helo": self.helo, "mail_from": self.mail_from,
                     "mail_params": self.mail_params, "rcpts": self.rcpts,
                     "rcpt_params": self.rcpt_params}
@@ -526,6 +534,32 @@ class Session(socketserver.BaseRequestHandler):
                            else "250 2.0.0 <%s> delivered as %d" % (r, n))
             return
         self.apply("DATA_END", "250 2.0.0 Ok: queued as %d" % n)
+
+    def read_exactly(self, n):
+        while len(self.buf) < n:
+            self.recv_more()
+        data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+    def cmd_BDAT(self, line, arg):
+        """RFC 3030: "BDAT size [LAST]", then exactly size bytes of data."""
+        words = arg.split()
+        if not words or not words[0].isdigit() or len(words) > 2 or \
+                (len(words) == 2 and words[1].upper() != "LAST"):
+            self.reply("501 5.5.4 Syntax: BDAT size [LAST]")
+            return
+        data = self.read_exactly(int(words[0]))
+        self.log("-- BDAT chunk: %d bytes%s" % (len(data), " (last)" if len(words) == 2 else ""))
+        self.chunks += data
+        if not self.rcpts:
+            self.chunks = bytearray()
+            self.reply("554 5.5.1 Error: no valid recipients")
+            return
+        if len(words) == 1:
+            self.apply("BDAT", "250 2.0.0 %d bytes received" % len(data), line)
+            return
+        body, self.chunks = bytes(self.chunks), bytearray()
+        self.deliver(body, body)
 
     def cmd_RSET(self, line, arg):
         self.reset_transaction()
