@@ -42,4 +42,20 @@ sh -n "$srcdir/contrib/networkmanager/90-outpost-flush"
 is "$?" 0 "the NetworkManager dispatcher script is valid sh"
 check "the systemd service runs outpost -q" grep -qx 'ExecStart=/usr/bin/outpost -q' "$srcdir/contrib/systemd/outpost-flush.service"
 
+# The benchmark is not run here (it needs root, Postfix and msmtp, and
+# minutes); its parts are checked so that it does not rot.
+bash -n "$srcdir/contrib/bench/bench.sh"
+is "$?" 0 "the benchmark script is valid bash"
+"$TEST_PYTHON" -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$srcdir/contrib/bench/ceiling.py"
+is "$?" 0 "the ceiling client is valid Python"
+if ${CC:-cc} -O2 -o "$T/runstat" "$srcdir/contrib/bench/runstat.c" 2>"$ERR"; then
+    printf 'hello\n' >"$T/runstat.in"
+    "$T/runstat" "$T/runstat.in" "$T/runstat.out" sh -c 'cat >/dev/null; exit 3'
+    check "runstat records wall time, peak RSS and the exit status" \
+        grep -qE '^[0-9]+\.[0-9]{3} [0-9]+ 3$' "$T/runstat.out"
+else
+    ok 1 "runstat.c compiles"
+    diag "$ERR"
+fi
+
 done_testing

@@ -80,6 +80,7 @@ check "changed certificate: nothing was sent" no_mail
 
 # A stored session that is not ours to trust is ignored: another owner's
 # mode, garbage, a symlink.
+rm -rf "$STATE"
 tls_server garbage starttls server
 config
 send

@@ -9,6 +9,9 @@
 #                        Maildir that receives everything for @example.test)
 #                        and MTA_USER / MTA_PASSWORD (a Dovecot account)
 #   wait_for_mail N      wait until MAILBOX holds N messages (20 s at most)
+#
+# MTA_MAIN_CF_EXTRA, if set, is appended to main.cf (later settings win:
+# the benchmark uses it to lift the size limit and discard what arrives).
 
 need_mta() {
     [ "$(id -u)" -eq 0 ] || skip_all "Postfix needs root to start"
@@ -117,6 +120,7 @@ message_size_limit = 60000000
 virtual_mailbox_limit = 0
 alias_maps =
 alias_database =
+${MTA_MAIN_CF_EXTRA:-}
 CONF
     cat >"$pf/conf/master.cf" <<CONF
 127.0.0.1:$SUBMISSION_PORT inet n - n - - smtpd
