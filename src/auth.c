@@ -106,6 +106,7 @@ struct run {
     const struct mechanism *m;
     const struct auth_params *p;
     char *secret;         /* password or token, wiped at the end */
+    const char *source;   /* where it came from (secret.h) */
     unsigned steps;       /* responses sent so far (built-in mechanisms) */
 #ifdef HAVE_GSASL
     Gsasl_session *gs;
@@ -278,43 +279,14 @@ static int choose(const struct smtp *s, const struct auth_params *p, bool tls,
 
 /* ---- failures ------------------------------------------------------------ */
 
-/* What to do about a refusal, by its code (RFC 4954, 3463, and what large
- * providers send). */
-static const char *hint_for(int code, const char *enhanced)
-{
-    static const struct {
-        const char *enhanced;
-        int code;
-        const char *hint;
-    } hints[] = {
-        {"5.7.9", 0, "the server wants a stronger mechanism or an application-specific "
-                     "password (providers with two-step verification)"},
-        {"5.7.8", 0, "the user name or password is wrong"},
-        {"5.7.11", 0, "this mechanism needs an encrypted connection: set 'tls on'"},
-        {"5.7.14", 0, "the provider wants you to log in with a web browser first, or to "
-                      "allow this kind of access in the account's settings"},
-        {"5.7.0", 530, "the server requires authentication"},
-        {"", 538, "this mechanism needs an encrypted connection: set 'tls on'"},
-        {"", 534, "the server wants a stronger mechanism or an application-specific password"},
-        {"", 535, "the user name or password is wrong"},
-        {"", 454, "a temporary failure on the server's side: try again later"},
-    };
-    for (size_t i = 0; i < ARRAY_LEN(hints); i++) {
-        if (hints[i].enhanced[0] && strcmp(hints[i].enhanced, enhanced) == 0)
-            return hints[i].hint;
-        if (!hints[i].enhanced[0] && hints[i].code == code)
-            return hints[i].hint;
-    }
-    return NULL;
-}
-
+/* What to do about it is advice.c's: this says what happened, and where
+ * the password came from, since that is where a wrong one is fixed. */
 static int refused(const struct smtp *s, const struct auth_params *p, const char *mech,
-                   struct error *err)
+                   const char *source, struct error *err)
 {
-    const char *hint = hint_for(s->reply.code, s->reply.enhanced);
     err_set(err, s->reply.code < 500 ? ERR_TEMPORARY : ERR_AUTH,
-            "authentication failed (%s as user '%s')%s%s", mech, p->user ? p->user : "",
-            hint ? ": " : "", hint ? hint : "");
+            "authentication failed (%s as user '%s'%s%s)", mech, p->user ? p->user : "",
+            source ? ", password from " : "", source ? source : "");
     err_server(err, s->reply.code, s->reply.enhanced, s->reply.text);
     return -1;
 }
@@ -371,7 +343,7 @@ static int exchange(struct smtp *s, struct run *r, struct error *err)
         return 0;
     if (s->reply.code == 334)
         return err_set(err, ERR_PROTOCOL, "%s: the server keeps sending challenges", r->m->name);
-    return refused(s, r->p, r->m->name, err);
+    return refused(s, r->p, r->m->name, r->source, err);
 }
 
 int auth_login(struct smtp *s, const struct auth_params *p, struct error *err)
@@ -390,7 +362,7 @@ int auth_login(struct smtp *s, const struct auth_params *p, struct error *err)
     if (m->secret && (!p->user || !*p->user) && strcmp(m->name, "GSSAPI") != 0)
         rc = err_set(err, ERR_CONFIG, "%s needs a user name: set 'user'", m->name);
     if (rc == 0 && m->secret)
-        rc = p->secret(p->secret_ctx, &r.secret, err);
+        rc = p->secret(p->secret_ctx, &r.secret, &r.source, err);
 #ifdef HAVE_GSASL
     if (rc == 0 && m->backend == GSASL) {
         rc = gsasl_start(&r, err);

@@ -14,7 +14,8 @@
 
 /* Fetch the password (or, for XOAUTH2/OAUTHBEARER, the token) when the
  * chosen mechanism needs one. *out is the caller's to secure_free(). */
-typedef int (*auth_secret_fn)(void *ctx, char **out, struct error *err);
+/* The password, and where it came from ("the keyring", ...: see secret.h). */
+typedef int (*auth_secret_fn)(void *ctx, char **out, const char **source, struct error *err);
 
 struct auth_params {
     const char *mechanism;   /* "on": the strongest both sides have; else one */

@@ -102,11 +102,11 @@ void deliver_secret_query(const struct account *a, struct secret_query *q)
     };
 }
 
-static int account_secret(void *ctx, char **out, struct error *err)
+static int account_secret(void *ctx, char **out, const char **source, struct error *err)
 {
     struct secret_query q;
     deliver_secret_query(ctx, &q);
-    return secret_get(&q, out, err);
+    return secret_get(&q, out, source, err);
 }
 
 /* Everything session_open needs for one account, built once per account. */

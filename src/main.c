@@ -15,6 +15,7 @@
 
 #include "account.h"
 #include "address.h"
+#include "advice.h"
 #include "addrlist.h"
 #include "aliases.h"
 #include "cli.h"
@@ -557,7 +558,7 @@ int main(int argc, char **argv)
     }
     cli_free(&o);
     if (r < 0) {
-        err_print(&err);
+        err_report(&err);
         return err_exit_code(err.cls);
     }
     return EX_OK;

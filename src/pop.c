@@ -97,7 +97,8 @@ int pop_before_smtp(const struct pop_params *p, struct error *err)
         err_set(err, ERR_CONFIG, "pop_before_smtp needs 'user'");
         goto out;
     }
-    if (p->secret(p->secret_ctx, &password, err) < 0 ||
+    const char *source;
+    if (p->secret(p->secret_ctx, &password, &source, err) < 0 ||
         pop_command(c, "USER", p->user, false, err) < 0 ||
         pop_command(c, "PASS", password, true, err) < 0)
         goto out;

@@ -325,10 +325,13 @@ int secret_read_new(const char *prompt, bool from_stdin, char **out, struct erro
 
 /* ---- in order ------------------------------------------------------------------------ */
 
-int secret_get(const struct secret_query *q, char **out, struct error *err)
+int secret_get(const struct secret_query *q, char **out, const char **source,
+               struct error *err)
 {
+    *source = NULL;
     if (q->password) {
         *out = xstrdup(q->password);
+        *source = "the configuration ('password')";
         return 0;
     }
     if (q->passwordeval) {
@@ -336,13 +339,22 @@ int secret_get(const struct secret_query *q, char **out, struct error *err)
             err_prefix(err, "account '%s': passwordeval: ", q->account);
             return -1;
         }
+        *source = "passwordeval";
         return 0;
     }
-    if (keyring_lookup(q, out) || netrc_lookup(q, out))
+    if (keyring_lookup(q, out)) {
+        *source = "the keyring";
         return 0;
+    }
+    if (netrc_lookup(q, out)) {
+        *source = "~/.netrc";
+        return 0;
+    }
     int r = prompt_lookup(q, out, err);
-    if (r != 0)
+    if (r != 0) {
+        *source = "the terminal";
         return r < 0 ? -1 : 0;
+    }
     return err_set(err, ERR_CONFIG,
                    "account '%s': no password for %s at %s: set 'password' or 'passwordeval', "
                    "store one with 'outpost --store-password -a %s', or add it to ~/.netrc",

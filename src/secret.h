@@ -18,7 +18,11 @@ struct secret_query {
     const char *passwordeval; /* 'passwordeval', or NULL */
 };
 
-int secret_get(const struct secret_query *q, char **out, struct error *err);
+/* *source says where the password was found, for messages: "the
+ * configuration ('password')", "passwordeval", "the keyring", "~/.netrc"
+ * or "the terminal". */
+int secret_get(const struct secret_query *q, char **out, const char **source,
+               struct error *err);
 
 /* The keyring alone (--store-password, --forget-password). */
 int secret_keyring_store(const struct secret_query *q, const char *password, struct error *err);

@@ -95,13 +95,14 @@ auth_server wrong '["PLAIN", "SCRAM-SHA-256"]'
 config tls "auth on" "password not-the-password"
 send
 is "$RC" 77 "wrong password: exit 77 (EX_NOPERM)"
-check "wrong password: mechanism and user named" said "authentication failed (SCRAM-SHA-256 as user '$USER_NAME')"
+check "wrong password: mechanism, user and the password's source named" \
+    said "authentication failed (SCRAM-SHA-256 as user '$USER_NAME', password from the configuration ('password'))"
 check "wrong password: the server's words verbatim" said "(server said: 535 5.7.8 Error: authentication failed: authentication failure)"
-check "wrong password: a hint" said "the user name or password is wrong"
+check "wrong password: advice" said "what to do: the server does not accept this user name and password"
 check "wrong password: no MAIL" no_mail
 check "wrong password: one attempt only" test "$(grep -c '^C: AUTH' "$(last_session)")" -eq 1
 
-for fault in "534 5.7.9 Please log in with an application-specific password:application-specific password:77" \
+for fault in "534 5.7.9 Please log in with an application-specific password:the provider wants an app password:77" \
     "538 5.7.11 Encryption required for requested authentication mechanism:set 'tls on':77" \
     "454 4.7.0 Temporary authentication failure:try again later:75"; do
     reply=${fault%%:*}

@@ -18,7 +18,8 @@ fault() {
         "from sender@example.com"
 }
 
-one_line() { [ "$(wc -l <"$ERR")" -eq 1 ]; }
+# One line saying what went wrong; at most one more, of advice (advice.c).
+one_line() { [ "$(grep -vc '^outpost: what to do: ' "$ERR")" -eq 1 ] && [ "$(wc -l <"$ERR")" -le 2 ]; }
 no_data() { ! grep -q '^C: DATA' "$DIR"/session-*.log; }
 no_message() { ! ls "$DIR"/msg-*.eml >/dev/null 2>&1; }
 
