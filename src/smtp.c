@@ -373,6 +373,16 @@ static int send_envelope(struct smtp *s, const struct envelope *env, const char 
     return 0;
 }
 
+/* One piece of the message text: dot-stuffed through 'out' for DATA, as it
+ * is for BDAT. */
+static int write_text(struct smtp *s, struct dotstuff *ds, char *out, const char *text,
+                      size_t n, struct error *err)
+{
+    if (!out)
+        return conn_write(s->conn, text, n, err);
+    return conn_write(s->conn, out, dotstuff_feed(ds, text, n, out), err);
+}
+
 /* The message as it is in the spool: the header block from memory, then
  * the rest from the file. For DATA it is dot-stuffed on the way; BDAT
  * takes it as it is, so its length must be exactly msg->size. */
@@ -389,8 +399,7 @@ static int send_message_text(struct smtp *s, const struct spool *msg, bool stuff
                stuff ? "" : " as one BDAT chunk");
     for (size_t i = 0; i < msg->head_len && r == 0; i += BODY_CHUNK) {
         size_t n = msg->head_len - i < BODY_CHUNK ? msg->head_len - i : BODY_CHUNK;
-        r = stuff ? conn_write(s->conn, out, dotstuff_feed(&ds, msg->head + i, n, out), err)
-                  : conn_write(s->conn, msg->head + i, n, err);
+        r = write_text(s, &ds, out, msg->head + i, n, err);
         sent += n;
     }
     for (off_t off = (off_t)msg->body_offset; r == 0;) {
@@ -405,8 +414,7 @@ static int send_message_text(struct smtp *s, const struct spool *msg, bool stuff
             break;
         off += n;
         sent += (uint64_t)n;
-        r = stuff ? conn_write(s->conn, out, dotstuff_feed(&ds, in, (size_t)n, out), err)
-                  : conn_write(s->conn, in, (size_t)n, err);
+        r = write_text(s, &ds, out, in, (size_t)n, err);
     }
     if (r == 0 && sent != msg->size) /* the spool changed under us */
         r = err_set(err, ERR_IO, "the spool file holds %llu bytes, not the %llu expected",

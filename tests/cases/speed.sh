@@ -71,7 +71,7 @@ fi
 
 # traced ARG...: run outpost under strace (stdin: the message), into $T/trace
 traced() {
-    ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" strace -f -s 256 -e trace=openat,connect,sendto,write \
+    LANG=C.UTF-8 LC_ALL= ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" strace -f -s 256 -e trace=openat,connect,sendto,write \
         -o "$T/trace" "$OUTPOST" "$@" <"$T/msg" >/dev/null 2>&1
 }
 # socket_writes: the writes to the SMTP connection, one line each
@@ -106,6 +106,8 @@ if [ "$skip_all_rest" -eq 0 ]; then
     traced -oi rcpt@example.org
     check "with domain set and a numeric host, no name lookup at all (no hosts file, no DNS)" \
         sh -c '! grep -qE "/etc/hosts|/etc/resolv.conf|htons\(53\)" "$0"' "$T/trace"
+    check "no locale data is read, though LANG is set (outpost never calls setlocale)" \
+        sh -c '! grep -qE "/usr/lib/locale|/usr/share/locale" "$0"' "$T/trace"
     check "without TLS, no trust store is read" \
         sh -c '! grep -qE "ca-certificates|/etc/ssl" "$0"' "$T/trace"
     write_config "$HOME/.outpostrc" "account default" "host 127.0.0.1" "port $PORT" \
