@@ -31,7 +31,7 @@ struct advice_rule {
     "the server does not let this account send as that address: set 'from' (or -f) to the "  \
     "account's own address, or to an alias the provider allows"
 #define TOO_LARGE                                                                            \
-    "the message is larger than the server takes ('outpost --serverinfo' shows its SIZE "     \
+    "the message is larger than the server takes ('outpost --check' shows its SIZE "     \
     "limit): send a link instead of the attachment, or split it"
 
 static const struct advice_rule rules[] = {
@@ -69,7 +69,7 @@ static const struct advice_rule rules[] = {
     {0, NULL, NULL, "no answer within", ERR_TEMPORARY,
      "nothing answered: this network may block the port (25 often is, sometimes 465 or 587). "
      "Give the account other ports to try, e.g. 'port 587 465 2525', and see what answers "
-     "with 'outpost --serverinfo -a ACCOUNT'"},
+     "with 'outpost --check -a ACCOUNT'"},
     {0, NULL, NULL, "did not answer within", ERR_TEMPORARY,
      "the server stopped answering: if it keeps happening, this network may be interfering "
      "(try another port: 'port 587 465 2525'), or raise 'timeout'"},

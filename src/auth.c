@@ -346,7 +346,8 @@ static int exchange(struct smtp *s, struct run *r, struct error *err)
     return refused(s, r->p, r->m->name, r->source, err);
 }
 
-int auth_login(struct smtp *s, const struct auth_params *p, struct error *err)
+int auth_login(struct smtp *s, const struct auth_params *p, struct auth_used *used,
+               struct error *err)
 {
     bool exporter = false;
     char *cb = tls_channel_binding(s->conn, &exporter);
@@ -357,12 +358,16 @@ int auth_login(struct smtp *s, const struct auth_params *p, struct error *err)
         return -1;
     }
     debug_note("authenticating with %s as '%s'", m->name, p->user ? p->user : "");
+    if (used)
+        used->mechanism = m->name;
     struct run r = {.m = m, .p = p};
     int rc = 0;
     if (m->secret && (!p->user || !*p->user) && strcmp(m->name, "GSSAPI") != 0)
         rc = err_set(err, ERR_CONFIG, "%s needs a user name: set 'user'", m->name);
     if (rc == 0 && m->secret)
         rc = p->secret(p->secret_ctx, &r.secret, &r.source, err);
+    if (used)
+        used->source = r.source;
 #ifdef HAVE_GSASL
     if (rc == 0 && m->backend == GSASL) {
         rc = gsasl_start(&r, err);

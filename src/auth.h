@@ -28,12 +28,20 @@ struct auth_params {
     void *secret_ctx;
 };
 
-/* Authenticate on 's' (after the last EHLO). Failures: ERR_AUTH (the
+/* What auth_login ran, for --check: both static strings, or NULL. */
+struct auth_used {
+    const char *mechanism;
+    const char *source;      /* where the password came from (secret.h) */
+};
+
+/* Authenticate on 's' (after the last EHLO); 'used' (or NULL) is told the
+ * mechanism as soon as it is chosen. Failures: ERR_AUTH (the
  * server said no; a hint is in the message), ERR_TEMPORARY (4xx),
  * ERR_CONFIG (nothing usable: no common mechanism, cleartext without TLS,
  * mechanism not compiled in), ERR_PROTOCOL (a challenge that makes no
  * sense). */
-int auth_login(struct smtp *s, const struct auth_params *p, struct error *err);
+int auth_login(struct smtp *s, const struct auth_params *p, struct auth_used *used,
+               struct error *err);
 
 /* Is 'name' (upper case) a mechanism outpost knows? */
 bool auth_is_mechanism(const char *name);

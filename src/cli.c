@@ -87,6 +87,14 @@ static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
         o->mode = MODE_PRETEND;
     else if (strcmp(name, "serverinfo") == 0)
         o->mode = MODE_SERVERINFO;
+    else if (strcmp(name, "check") == 0)
+        o->mode = MODE_CHECK;
+    else if (strcmp(name, "all") == 0)
+        o->all_accounts = true;
+    else if (strcmp(name, "json") == 0)
+        o->json = true;
+    else if (strcmp(name, "quiet") == 0)
+        o->quiet = true;
     else if (strcmp(name, "store-password") == 0)
         o->mode = MODE_STORE_PASSWORD;
     else if (strcmp(name, "forget-password") == 0)
@@ -286,9 +294,18 @@ int cli_parse(struct cli *o, int argc, char **argv, struct error *err)
             return -1;
         }
     }
-    if (o->host_only && o->account) {
+    const char *conflict = NULL;
+    if (o->host_only && o->account)
+        conflict = "--host and --account cannot be used together";
+    else if ((o->all_accounts || o->json) && o->mode != MODE_CHECK)
+        conflict = "--all and --json go with --check";
+    else if (o->all_accounts && (o->account || o->host_only))
+        conflict = "--all checks every account: it cannot be used with --account or --host";
+    else if (o->mode == MODE_CHECK && o->nrcpts)
+        conflict = "--check sends no message: it takes no recipients";
+    if (conflict) {
         cli_free(o);
-        return usage_error(err, "--host and --account cannot be used together");
+        return usage_error(err, "%s", conflict);
     }
     return 0;
 }
@@ -333,10 +350,14 @@ void cli_help(FILE *out)
           "Other options:\n"
           "  --pretend, -P     print the account that would be used, send nothing\n"
           "  --serverinfo, -S  connect and show what the server offers (TLS, AUTH...)\n"
+          "  --check           probe each endpoint of the account (-a) or of every\n"
+          "                    account (--all): DNS, TCP, TLS, certificate, AUTH; sends\n"
+          "                    no message (--json: one JSON object)\n"
           "  --store-password  ask for the account's password, keep it in the keyring\n"
           "                    (--password-stdin: read it from standard input)\n"
           "  --forget-password remove the account's password from the keyring\n"
           "  --read-envelope-from  the envelope sender is the From header's address\n"
+          "  --quiet           no progress display on a terminal\n"
           "  --serve[=ADDR:PORT]   accept mail over SMTP (default 127.0.0.1:25)\n"
           "  --host=HOST       use no configuration file, only command-line settings\n"
           "  --COMMAND[=VALUE] any configuration command, e.g. --port=587 --tls=off\n"

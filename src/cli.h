@@ -23,6 +23,7 @@ enum cli_mode {
     MODE_SMTP_STDIO,  /* -bs: speak SMTP on standard input and output */
     MODE_SERVE,       /* --serve[=ADDR:PORT]: a loopback SMTP listener */
     MODE_QUEUE_REMOVE, /* --queue-remove=ID */
+    MODE_CHECK,       /* --check: probe the account's endpoints */
 };
 
 /* A configuration command given as an option (--port=587, -N, -X...),
@@ -45,6 +46,9 @@ struct cli {
     const char *account;   /* -a, --account */
     bool host_only;        /* --host: no configuration file at all */
     bool password_stdin;   /* --password-stdin (with --store-password) */
+    bool all_accounts;     /* --all (with --check) */
+    bool json;             /* --json (with --check) */
+    bool quiet;            /* --quiet: no progress display */
     const char *envid;     /* -V: DSN envelope id */
     const char *serve_at;  /* --serve=ADDR:PORT, or NULL for the default */
     const char *queue_id;  /* --queue-remove=ID */

@@ -67,11 +67,6 @@ void deliver_free_plan(struct plan *plan)
     memset(plan, 0, sizeof *plan);
 }
 
-static const char *tls_mode_name(enum tls_mode m)
-{
-    return m == TLS_IMPLICIT ? "implicit TLS" : m == TLS_STARTTLS ? "STARTTLS" : "no TLS";
-}
-
 void deliver_print_plan(const struct plan *plan, FILE *out)
 {
     fprintf(out, "delivery plan (tried in this order):\n");
@@ -109,17 +104,7 @@ static int account_secret(void *ctx, char **out, const char **source, struct err
     return secret_get(&q, out, source, err);
 }
 
-/* Everything session_open needs for one account, built once per account. */
-struct account_setup {
-    const struct account *account;
-    char *domain;
-    struct tls_params tls;
-    struct auth_params auth;
-    struct session_params params;
-    bool pop_done;
-};
-
-static int setup_account(const struct account *a, struct account_setup *su, struct error *err)
+int deliver_setup_account(const struct account *a, struct account_setup *su, struct error *err)
 {
     memset(su, 0, sizeof *su);
     su->account = a;
@@ -169,7 +154,13 @@ static int setup_account(const struct account *a, struct account_setup *su, stru
     return 0;
 }
 
-static int pop_first(struct account_setup *su, struct error *err)
+void deliver_free_setup(struct account_setup *su)
+{
+    free(su->domain);
+    su->domain = NULL;
+}
+
+int deliver_pop_first(struct account_setup *su, struct error *err)
 {
     const struct account *a = su->account;
     if (!a->pop_before_smtp || su->pop_done)
@@ -266,7 +257,7 @@ static int open_next(struct attempt *at, struct session *s, struct error *err)
             first++;
         const struct account *a = at->plan->v[first].account;
         struct account_setup *su = setup_for(at, a);
-        if (pop_first(su, err) < 0) {
+        if (deliver_pop_first(su, err) < 0) {
             if (!try_next(err))
                 return -1;
             for (size_t i = 0; i < at->plan->n; i++)
@@ -347,7 +338,7 @@ static void attempt_init(struct attempt *at, const struct account_chain *chain,
 static int attempt_setup(struct attempt *at, struct error *err)
 {
     for (size_t k = 0; k < at->chain->n; k++)
-        if (setup_account(at->chain->v[k], &at->setups[k], err) < 0)
+        if (deliver_setup_account(at->chain->v[k], &at->setups[k], err) < 0)
             return -1;
     return 0;
 }
@@ -355,7 +346,7 @@ static int attempt_setup(struct attempt *at, struct error *err)
 static void attempt_free(struct attempt *at)
 {
     for (size_t k = 0; k < at->chain->n; k++)
-        free(at->setups[k].domain);
+        deliver_free_setup(&at->setups[k]);
     free(at->setups);
     free(at->done);
 }

@@ -44,6 +44,20 @@ void deliver_free_plan(struct plan *plan);
 /* --pretend: the plan, one endpoint per line. */
 void deliver_print_plan(const struct plan *plan, FILE *out);
 
+/* Everything session_open needs for one account, built once per account. */
+struct account_setup {
+    const struct account *account;
+    char *domain;
+    struct tls_params tls;
+    struct auth_params auth;
+    struct session_params params;
+    bool pop_done;
+};
+int deliver_setup_account(const struct account *a, struct account_setup *su, struct error *err);
+void deliver_free_setup(struct account_setup *su);
+/* POP-before-SMTP, once per setup, when the account asks for it. */
+int deliver_pop_first(struct account_setup *su, struct error *err);
+
 /* Open a session to the account's server, trying its endpoints in turn.
  * --serverinfo uses it as it is. The session is the caller's to close. */
 int deliver_open_session(const struct account *a, struct session *s, struct error *err);

@@ -15,6 +15,7 @@
 
 #include "account.h"
 #include "address.h"
+#include "check.h"
 #include "advice.h"
 #include "addrlist.h"
 #include "aliases.h"
@@ -393,6 +394,45 @@ static int serverinfo_mode(const struct cli *o, struct error *err)
     return r;
 }
 
+/* --check: the chosen account (-a, or the default), or every account. */
+static int check_mode(const struct cli *o)
+{
+    struct error err;
+    struct check_run *run = check_begin(stdout, o->json);
+    char **names = NULL;
+    size_t n = 1;
+    if (o->all_accounts) {
+        struct config cfg;
+        if (conf_load(&cfg, o->config_file, &err) < 0) {
+            n = 0;
+            check_account_error(run, NULL, &err);
+        } else {
+            n = cfg.n;
+            names = xcalloc(n ? n : 1, sizeof *names);
+            for (size_t i = 0; i < n; i++)
+                names[i] = xstrdup(cfg.accounts[i]->name);
+            if (n == 0) {
+                err_set(&err, ERR_CONFIG, "no accounts in the configuration");
+                check_account_error(run, NULL, &err);
+            }
+        }
+        conf_free(&cfg);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct account_chain chain;
+        if (choose_accounts(o, names ? names[i] : NULL, o->from, true, &chain, &err) < 0) {
+            check_account_error(run, names ? names[i] : o->account, &err);
+            continue;
+        }
+        check_account(run, &chain);
+        deliver_free_chain(&chain);
+    }
+    for (size_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+    return check_end(run);
+}
+
 /* --store-password / --forget-password: the keyring entry that sending
  * would look up for this account. */
 static int keyring_mode(const struct cli *o, struct error *err)
@@ -543,6 +583,11 @@ int main(int argc, char **argv)
     case MODE_SERVERINFO:
         r = serverinfo_mode(&o, &err);
         break;
+    case MODE_CHECK: {
+        int status = check_mode(&o);
+        cli_free(&o);
+        return status;
+    }
     case MODE_STORE_PASSWORD:
     case MODE_FORGET_PASSWORD:
         r = keyring_mode(&o, &err);

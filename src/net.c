@@ -178,6 +178,34 @@ int net_connect_socks5(const char *proxy_host, long proxy_port, const char *host
     return fd;
 }
 
+static int resolve_error(struct error *err, const char *host, int gai)
+{
+    if (gai == EAI_NONAME)
+        return err_set(err, ERR_NOHOST, "cannot find host '%s': %s", host, gai_strerror(gai));
+    return err_set(err, ERR_TEMPORARY, "cannot resolve host '%s': %s", host,
+                   gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+}
+
+int net_lookup(const char *host, char *out, size_t cap, struct error *err)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res;
+    int gai = getaddrinfo(host, NULL, &hints, &res);
+    if (gai != 0)
+        return resolve_error(err, host, gai);
+    out[0] = '\0';
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        char addr[INET6_ADDRSTRLEN];
+        describe(ai->ai_addr, addr, sizeof addr);
+        size_t used = strlen(out);
+        if (used + strlen(addr) + 3 > cap)
+            break;
+        snprintf(out + used, cap - used, "%s%s", used ? ", " : "", addr);
+    }
+    freeaddrinfo(res);
+    return 0;
+}
+
 /* ---- racing several endpoints (the idea of RFC 8305) ------------------- */
 
 struct candidate {
@@ -249,12 +277,7 @@ int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const c
         int gai = getaddrinfo(t[i].host, service, &hints, &res[i]);
         if (gai != 0) {
             res[i] = NULL;
-            if (gai == EAI_NONAME)
-                err_set(&resolve_err, ERR_NOHOST, "cannot find host '%s': %s", t[i].host,
-                        gai_strerror(gai));
-            else
-                err_set(&resolve_err, ERR_TEMPORARY, "cannot resolve host '%s': %s", t[i].host,
-                        gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+            resolve_error(&resolve_err, t[i].host, gai);
             continue;
         }
         any_resolved = true;

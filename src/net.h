@@ -15,6 +15,9 @@
 int net_connect(const char *host, long port, const char *source_ip, int timeout_ms,
                 struct error *err);
 
+/* The addresses 'host' resolves to, as text ("192.0.2.1, 2001:db8::1"),
+ * for --check; errors as net_connect's. */
+int net_lookup(const char *host, char *out, size_t cap, struct error *err);
 /* A local stream socket (socket PATH): a missing socket is ERR_CONFIG. */
 int net_connect_unix(const char *path, struct error *err);
 

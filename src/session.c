@@ -10,6 +10,11 @@
 #include "state.h"
 #include "util.h"
 
+const char *tls_mode_name(enum tls_mode m)
+{
+    return m == TLS_IMPLICIT ? "implicit TLS" : m == TLS_STARTTLS ? "STARTTLS" : "no TLS";
+}
+
 /* The TLS session stored for an endpoint is only offered to the same
  * endpoint with the same verification settings. */
 static char *resume_key(const struct endpoint *ep, const struct tls_params *t)
@@ -20,12 +25,34 @@ static char *resume_key(const struct endpoint *ep, const struct tls_params *t)
                      t->cert_file ? t->cert_file : "-", t->priorities ? t->priorities : "-");
 }
 
+/* Step bookkeeping for session_params.report: 'step' begins now, and the
+ * time since the last call goes to the step before it. */
+static void enter_step(struct session *s, const struct session_params *p,
+                       enum session_step step)
+{
+    if (!p->report)
+        return;
+    int64_t now = now_ms();
+    struct session_report *r = p->report;
+    if (r->reached < SESSION_STEPS)
+        r->ms[r->reached] += now - s->step_since;
+    r->reached = step;
+    s->step_since = now;
+}
+
+static int tls_reported(struct session *s, const struct session_params *p)
+{
+    if (p->report)
+        p->report->tls = tls_get_info(&s->conn, &p->report->tls_info);
+    return 0;
+}
+
 /* The handshake, resuming the session stored for this endpoint if any. */
 static int start_tls(struct session *s, const struct endpoint *ep,
                      const struct session_params *p, struct error *err)
 {
     if (!p->tls_resume || ep->socket)
-        return tls_start(&s->conn, p->tls, err);
+        return tls_start(&s->conn, p->tls, err) < 0 ? -1 : tls_reported(s, p);
     struct tls_params tp = *p->tls;
     s->tls_resume_key = resume_key(ep, p->tls);
     void *data = state_load_tls_session(s->tls_resume_key, &tp.resume_len);
@@ -35,7 +62,7 @@ static int start_tls(struct session *s, const struct endpoint *ep,
         secure_wipe(data, tp.resume_len);
         free(data);
     }
-    return r;
+    return r < 0 ? -1 : tls_reported(s, p);
 }
 
 /* Keep what resumes this session next time (a new ticket each session:
@@ -65,6 +92,7 @@ static int upgrade_to_tls(struct session *s, const struct endpoint *ep,
     s->had_plain_ehlo = true;
     s->caps_before_tls = s->smtp.caps;
     memcpy(s->ehlo_before_tls, s->smtp.ehlo_lines, sizeof s->ehlo_before_tls);
+    enter_step(s, p, SESSION_STARTTLS);
     if (!s->smtp.caps.starttls) {
         s->smtp.broken = true;
         return err_set(err, ERR_TLS, "the server does not offer STARTTLS, and the account "
@@ -81,20 +109,30 @@ static int upgrade_to_tls(struct session *s, const struct endpoint *ep,
                                      "injection, so the session was abandoned",
                        early, early == 1 ? "" : "s");
     }
+    enter_step(s, p, SESSION_TLS);
     if (start_tls(s, ep, p, err) < 0) {
         s->smtp.broken = true;
         return -1;
     }
+    enter_step(s, p, SESSION_EHLO);
     return smtp_hello(&s->smtp, p->domain, err);
 }
 
 int session_open(struct session *s, const struct endpoint *ep, const struct session_params *p,
                  struct error *err)
 {
+    if (p->report)
+        memset(p->report, 0, sizeof *p->report);
+    int64_t start = now_ms();
     int fd = ep->socket       ? net_connect_unix(ep->socket, err)
              : p->proxy_host ? net_connect_socks5(p->proxy_host, p->proxy_port, ep->host,
                                                   ep->port, p->source_ip, p->timeout_ms, err)
-                             : net_connect(ep->host, ep->port, p->source_ip, p->timeout_ms, err);
+                             : net_connect(ep->host, ep->port, p->source_ip,
+                                               p->connect_timeout_ms ? p->connect_timeout_ms
+                                                                     : p->timeout_ms,
+                                               err);
+    if (p->report)
+        p->report->ms[SESSION_CONNECT] = now_ms() - start;
     if (fd < 0) {
         memset(s, 0, sizeof *s);
         return -1;
@@ -108,17 +146,29 @@ int session_start(struct session *s, int fd, const struct endpoint *ep,
     memset(s, 0, sizeof *s);
     conn_init(&s->conn, fd, p->timeout_ms);
     smtp_init(&s->smtp, &s->conn, p->lmtp);
+    s->step_since = now_ms();
     int r = 0;
-    if (ep->tls == TLS_IMPLICIT && start_tls(s, ep, p, err) < 0) {
-        s->smtp.broken = true;
-        r = -1;
+    if (ep->tls == TLS_IMPLICIT) {
+        enter_step(s, p, SESSION_TLS);
+        if (start_tls(s, ep, p, err) < 0) {
+            s->smtp.broken = true;
+            r = -1;
+        }
     }
-    if (r == 0)
-        r = smtp_greeting(&s->smtp, err) < 0 || smtp_hello(&s->smtp, p->domain, err) < 0 ? -1 : 0;
+    if (r == 0) {
+        enter_step(s, p, SESSION_GREETING);
+        r = smtp_greeting(&s->smtp, err);
+    }
+    if (r == 0) {
+        enter_step(s, p, SESSION_EHLO);
+        r = smtp_hello(&s->smtp, p->domain, err);
+    }
     if (r == 0 && ep->tls == TLS_STARTTLS)
         r = upgrade_to_tls(s, ep, p, err);
-    if (r == 0 && p->auth)
-        r = auth_login(&s->smtp, p->auth, err);
+    if (r == 0 && p->auth) {
+        enter_step(s, p, SESSION_AUTH);
+        r = auth_login(&s->smtp, p->auth, p->report ? &p->report->auth : NULL, err);
+    }
     if (r < 0) {
         smtp_quit(&s->smtp);
         conn_close(&s->conn);
@@ -130,6 +180,7 @@ int session_start(struct session *s, int fd, const struct endpoint *ep,
             err_prefix(err, "%s port %ld: ", ep->host, ep->port);
         return -1;
     }
+    enter_step(s, p, SESSION_READY);
     s->open = true;
     return 0;
 }

@@ -241,13 +241,19 @@ int smtp_auth_exchange(struct smtp *s, const char *line, size_t redact_from, cha
     return read_reply(s, STEP_AUTH, take_first_line, &f, err);
 }
 
+int smtp_rset(struct smtp *s, struct error *err)
+{
+    if (send_command(s, err, "RSET") < 0 || flush_commands(s, err) < 0 ||
+        read_reply(s, STEP_RSET, NULL, NULL, err) < 0)
+        return -1;
+    return positive(s) ? 0 : refused(s, STEP_RSET, err, "the server refused RSET");
+}
+
 static void reset_transaction(struct smtp *s)
 {
     struct error ignored;
-    if (s->broken)
-        return;
-    if (send_command(s, &ignored, "RSET") == 0 && flush_commands(s, &ignored) == 0)
-        read_reply(s, STEP_RSET, NULL, NULL, &ignored);
+    if (!s->broken)
+        smtp_rset(s, &ignored);
 }
 
 struct envelope_state {

@@ -51,6 +51,8 @@ typedef void (*smtp_refusal_fn)(void *ctx, const char *rcpt, const struct error 
 int smtp_send_message(struct smtp *s, const struct envelope *env, const struct spool *msg,
                       smtp_refusal_fn on_refusal, void *ctx, struct error *err);
 
+/* RSET: end the transaction (or check that the session still answers). */
+int smtp_rset(struct smtp *s, struct error *err);
 /* Say goodbye if the connection is still usable. Never fails. */
 void smtp_quit(struct smtp *s);
 

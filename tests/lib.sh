@@ -148,6 +148,40 @@ time.sleep(3600)' "$f" &
     cat "$f"
 }
 
+# silent_port: print a loopback port where connections get no answer at
+# all, as behind a firewall that drops them: a listener whose accept queue
+# (backlog 0) is kept full, so the kernel drops new SYNs. Fails (prints
+# nothing) on a kernel that still answers them. Don't call it inside $(...):
+# the helper holding the port runs on in the background.
+silent_port() {
+    local f="$T/silent-port.$RANDOM"
+    "$TEST_PYTHON" - "$f" <<'PY' &
+import os, socket, sys, time
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+l.listen(0)
+held = []
+for _ in range(4):
+    c = socket.socket()
+    c.setblocking(False)
+    c.connect_ex(l.getsockname())
+    held.append(c)
+time.sleep(0.3)
+open(sys.argv[1] + ".tmp", "w").write("%d\n" % l.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)
+PY
+    SERVER_PIDS+=($!)
+    local i
+    for i in $(seq 1 100); do [ -s "$f" ] && break; sleep 0.05; done
+    [ -s "$f" ] || return 1
+    if "$TEST_PYTHON" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5)' \
+        "$(cat "$f")" 2>/dev/null; then
+        return 1
+    fi
+    cat "$f"
+}
+
 # Settings for tests that check a message arrives byte for byte: outpost adds
 # no From, Date or Message-ID of its own.
 KEEP_HEADERS=("set_from_header off" "set_date_header off" "set_msgid_header off")

@@ -110,6 +110,33 @@ check "--serverinfo: Dovecot's mechanisms after TLS" \
     grep -qx 'AUTH mechanisms after TLS: PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256' "$OUT"
 check "--serverinfo: the certificate" grep -q 'issuer: CN=outpost test CA' "$OUT"
 
+# --check: both ports, a real AUTH (Dovecot), then RSET and QUIT.
+in_maillog() { # in_maillog PATTERN: Postfix logs it (within 5 s)
+    local i
+    for i in $(seq 1 50); do
+        grep -Eq "$1" "$T/postfix/maillog" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+delivered=$(mailbox_files | wc -l)
+run_outpost --check --all
+is "$RC" 0 "--check --all against Postfix + Dovecot: exit 0"
+[ "$RC" -eq 0 ] || diag "$OUT"
+check "--check: Dovecot accepted SCRAM-SHA-256 on both ports" \
+    test "$(grep -Ec "^  auth +ok +SCRAM-SHA-256 as '$MTA_USER' accepted" "$OUT")" -eq 2
+check "--check: Postfix's certificate, trusted" \
+    grep -Eq "^  certificate +ok +.*trusted, and valid for localhost; issued by CN=outpost test CA" "$OUT"
+check "--check: 'default' is 'submission' again, not probed twice" \
+    grep -q "^account 'default': the same server, user and settings as account 'submission'" "$OUT"
+check "--check: Postfix counted AUTH, RSET and QUIT, and no MAIL" \
+    in_maillog "submission/smtpd.*disconnect from .* ehlo=2 starttls=1 auth=1 rset=1 quit=1 commands=6"
+check "--check: nothing was delivered" test "$(mailbox_files | wc -l)" -eq "$delivered"
+run_outpost --check -C "$T/wrongpw.rc"
+is "$RC" 77 "--check with a wrong password: exit 77"
+check "--check, wrong password: Dovecot's refusal in Postfix's words" \
+    grep -Eq "^  auth +FAIL .*\(server said: 535 5.7.8 Error: authentication failed" "$OUT"
+
 # Postfix requires TLS on the submission port: without it, it refuses MAIL.
 write_config "$T/plain.rc" "account default" "host localhost" "port $SUBMISSION_PORT" \
     "from sender@example.com" "tls off"

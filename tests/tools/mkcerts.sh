@@ -6,6 +6,7 @@
 #   wronghost.pem     wrong.example and mail.wrong.example, signed by ca
 #   expired.pem       localhost, valid 2020-01-01 .. 2021-01-01, signed by ca
 #   future.pem        localhost, valid from 2099-01-01, signed by ca
+#   expiring.pem      localhost, valid for 5 more days, signed by ca
 #   untrusted.pem     localhost, signed by other-ca (not trusted)
 #   revoked.pem       localhost, signed by ca, and listed in crl.pem
 #   client-ca.pem, client.pem, client.key   a client certificate and its CA
@@ -58,6 +59,7 @@ server expired ca localhost 127.0.0.1 -- 'activation_date = "2020-01-01 00:00:00
     'expiration_date = "2021-01-01 00:00:00"'
 server future ca localhost 127.0.0.1 -- 'activation_date = "2099-01-01 00:00:00"' \
     'expiration_date = "2100-01-01 00:00:00"'
+server expiring ca localhost 127.0.0.1 -- 'expiration_days = 5'
 server untrusted other-ca localhost 127.0.0.1
 server revoked ca localhost 127.0.0.1
 tmpl 'crl_next_update = 365' 'crl_number = 1'

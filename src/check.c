@@ -1,0 +1,635 @@
+#include "config.h"
+
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "advice.h"
+#include "json.h"
+#include "net.h"
+#include "smtp.h"
+#include "tls.h"
+#include "util.h"
+
+/* A certificate that ends sooner than this is worth a warning. */
+#define CERT_WARN_DAYS 14
+
+enum verdict { V_OK, V_WARN, V_FAIL, V_INFO };
+static const char *const verdict_word[] = {"ok", "warn", "FAIL", "info"};
+static const char *const verdict_json[] = {"ok", "warn", "fail", "info"};
+
+/* A step's facts for --json, beyond its line of text. */
+enum field_kind { F_STR, F_NUM, F_LIST };
+struct field {
+    const char *key;
+    enum field_kind kind;
+    const char *str;      /* F_STR, F_LIST ('sep' apart) */
+    long long num;
+    char sep;
+};
+
+struct check_run {
+    FILE *out;
+    bool json;
+    struct json j;
+    bool all_ok;
+    int status;           /* of the first failure */
+    size_t accounts;
+    struct checked *checked; /* accounts probed so far */
+    size_t nchecked;
+};
+
+/* An account probed already: another with the same settings ("account
+ * default : work") is not probed again. */
+struct checked {
+    char *name;
+    char *settings;       /* settings_key() */
+    bool ok;
+};
+
+/* What one endpoint came to, for the account's summary. */
+struct endpoint_result {
+    const struct plan_endpoint *pe;
+    bool connected;
+    bool ok;
+};
+
+/* ---- output ------------------------------------------------------------ */
+
+struct check_run *check_begin(FILE *out, bool json)
+{
+    struct check_run *run = xcalloc(1, sizeof *run);
+    run->out = out;
+    run->json = json;
+    run->all_ok = true;
+    if (json) {
+        json_init(&run->j, out);
+        json_begin_object(&run->j, NULL);
+        json_begin_array(&run->j, "accounts");
+    }
+    return run;
+}
+
+static void step(struct check_run *run, const char *name, enum verdict v, long long ms,
+                 const char *detail, const char *fix, const struct field *f, size_t nf)
+{
+    if (run->json) {
+        struct json *j = &run->j;
+        json_begin_object(j, NULL);
+        json_string(j, "step", name);
+        json_string(j, "verdict", verdict_json[v]);
+        json_string(j, "detail", detail);
+        if (ms >= 0)
+            json_number(j, "ms", ms);
+        if (fix)
+            json_string(j, "fix", fix);
+        for (size_t i = 0; i < nf; i++) {
+            if (f[i].kind == F_NUM)
+                json_number(j, f[i].key, f[i].num);
+            else if (f[i].kind == F_LIST)
+                json_split(j, f[i].key, f[i].str, f[i].sep);
+            else
+                json_string(j, f[i].key, f[i].str);
+        }
+        json_end_object(j);
+        return;
+    }
+    fprintf(run->out, "  %-13s %-4s  %s", name, verdict_word[v], detail);
+    if (ms >= 0)
+        fprintf(run->out, " (%lld ms)", ms);
+    fputc('\n', run->out);
+    if (fix)
+        fprintf(run->out, "  %-13s %-4s  what to do: %s\n", "", "", fix);
+}
+
+/* A failed step: outpost's words and the server's, and the advice for it.
+ * Always false, for the caller to return. */
+static bool failed(struct check_run *run, const char *name, long long ms, const struct error *e,
+                   const char *context, const struct field *f, size_t nf)
+{
+    const char *msg = e->msg;
+    size_t n = strlen(context);
+    if (n && strncmp(msg, context, n) == 0)
+        msg += n; /* the endpoint is in the heading already */
+    char detail[2 * ERR_TEXT_MAX + 32];
+    if (e->reply[0])
+        snprintf(detail, sizeof detail, "%s (server said: %s)", msg, e->reply);
+    else
+        snprintf(detail, sizeof detail, "%s", msg);
+    step(run, name, V_FAIL, ms, detail, advice_for(e), f, nf);
+    return false;
+}
+
+/* ---- the steps of one endpoint ----------------------------------------- */
+
+/* 'lines' ('\n' apart) as one line, ", " apart. */
+static void joined(const char *lines, char *out, size_t cap)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (const char *p = *lines ? lines : "(none)"; *p && o + 3 < cap; p++) {
+        if (*p == '\n') {
+            out[o++] = ',';
+            out[o++] = ' ';
+        } else {
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+}
+
+static void capabilities(struct check_run *run, const char *name, const char *lines)
+{
+    char text[4096];
+    joined(lines, text, sizeof text);
+    struct field f = {"capabilities", F_LIST, lines, 0, '\n'};
+    step(run, name, V_OK, -1, text, NULL, &f, 1);
+}
+
+static void certificate(struct check_run *run, const struct account_setup *su,
+                        const struct tls_info *t)
+{
+    const struct tls_cert_info *c = &t->cert;
+    long long days = (long long)((c->not_after - time(NULL)) / 86400);
+    char until[40];
+    tls_format_time(c->not_after, until, sizeof until);
+    enum verdict v = V_OK;
+    const char *fix = NULL;
+    char how[256];
+    if (su->tls.fingerprint) {
+        snprintf(how, sizeof how, "pinned with tls_fingerprint");
+    } else if (su->tls.certcheck) {
+        snprintf(how, sizeof how, "trusted, and valid for %s", su->tls.host);
+    } else {
+        snprintf(how, sizeof how, "NOT verified (tls_certcheck off)");
+        v = V_WARN;
+        fix = "anyone on the network path could pose as this server: turn tls_certcheck on "
+              "(with tls_trust_file), or pin the certificate with tls_fingerprint";
+    }
+    if (days < CERT_WARN_DAYS) {
+        v = V_WARN;
+        fix = su->tls.fingerprint
+                  ? "the certificate expires soon: once the server has a new one, the pin in "
+                    "tls_fingerprint must change too (outpost --serverinfo shows it)"
+                  : "the certificate expires soon: if it is not renewed in time, sending will "
+                    "fail; tell the server's administrator";
+    }
+    char detail[2048];
+    snprintf(detail, sizeof detail, "%s; %s; issued by %s; expires %s (in %lld days)",
+             c->subject, how, c->issuer, until, days);
+    struct field f[] = {
+        {"subject", F_STR, c->subject, 0, 0},
+        {"issuer", F_STR, c->issuer, 0, 0},
+        {"names", F_STR, c->names, 0, 0},
+        {"not_after", F_STR, until, 0, 0},
+        {"days_left", F_NUM, NULL, days, 0},
+        {"sha256", F_STR, c->sha256, 0, 0},
+    };
+    step(run, "certificate", v, -1, detail, fix, f, ARRAY_LEN(f));
+}
+
+static void tls_steps(struct check_run *run, const struct account_setup *su,
+                      const struct session_report *rep)
+{
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s, %s", rep->tls_info.protocol, rep->tls_info.cipher);
+    struct field f[] = {
+        {"protocol", F_STR, rep->tls_info.protocol, 0, 0},
+        {"cipher", F_STR, rep->tls_info.cipher, 0, 0},
+    };
+    step(run, "tls", V_OK, rep->ms[SESSION_TLS], detail, NULL, f, ARRAY_LEN(f));
+    certificate(run, su, &rep->tls_info);
+}
+
+static void auth_step(struct check_run *run, const struct account_setup *su,
+                      const struct session_report *rep, bool ok, const struct error *e,
+                      const char *context)
+{
+    const char *user = su->auth.user ? su->auth.user : "";
+    struct field f[] = {
+        {"mechanism", F_STR, rep->auth.mechanism, 0, 0},
+        {"user", F_STR, user, 0, 0},
+        {"password_source", F_STR, rep->auth.source, 0, 0},
+    };
+    if (!ok) {
+        failed(run, "auth", rep->ms[SESSION_AUTH], e, context, f, ARRAY_LEN(f));
+        return;
+    }
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s as '%s' accepted; %s%s", rep->auth.mechanism, user,
+             rep->auth.source ? "password from " : "no password needed",
+             rep->auth.source ? rep->auth.source : "");
+    step(run, "auth", V_OK, rep->ms[SESSION_AUTH], detail, NULL, f, ARRAY_LEN(f));
+}
+
+/* Everything the session got through, in order, ending at the step that
+ * failed (if one did). True when it got all the way. */
+static bool session_steps(struct check_run *run, const struct account_setup *su,
+                          const struct plan_endpoint *pe, const struct session *s,
+                          const struct session_report *rep, bool ok, const struct error *e,
+                          const char *context, bool skip_auth)
+{
+    enum session_step at = ok ? SESSION_READY : rep->reached;
+    const int64_t *ms = rep->ms;
+    if (at == SESSION_CONNECT)
+        return failed(run, "connect", ms[SESSION_CONNECT], e, context, NULL, 0);
+    step(run, "connect", V_OK, ms[SESSION_CONNECT], "connected", NULL, NULL, 0);
+    if (pe->tls == TLS_IMPLICIT) {
+        if (at == SESSION_TLS)
+            return failed(run, "tls", ms[SESSION_TLS], e, context, NULL, 0);
+        tls_steps(run, su, rep);
+    }
+    if (at == SESSION_GREETING)
+        return failed(run, "greeting", ms[SESSION_GREETING], e, context, NULL, 0);
+    step(run, "greeting", V_OK, ms[SESSION_GREETING], s->smtp.greeting, NULL, NULL, 0);
+    if (pe->tls == TLS_STARTTLS) {
+        if (at == SESSION_EHLO && !s->had_plain_ehlo)
+            return failed(run, "ehlo", ms[SESSION_EHLO], e, context, NULL, 0);
+        capabilities(run, "ehlo", s->ehlo_before_tls); /* before TLS: shown, not used */
+        if (at == SESSION_STARTTLS)
+            return failed(run, "starttls", ms[SESSION_STARTTLS], e, context, NULL, 0);
+        step(run, "starttls", V_OK, ms[SESSION_STARTTLS], "the server is ready for TLS", NULL,
+             NULL, 0);
+        if (at == SESSION_TLS)
+            return failed(run, "tls", ms[SESSION_TLS], e, context, NULL, 0);
+        tls_steps(run, su, rep);
+    }
+    if (at == SESSION_EHLO)
+        return failed(run, "ehlo", ms[SESSION_EHLO], e, context, NULL, 0);
+    capabilities(run, "capabilities", s->smtp.ehlo_lines);
+    if (skip_auth) {
+        step(run, "auth", V_INFO, -1, "not tried: the server refused this account's password "
+                                      "above, and trying it everywhere could lock the account",
+             NULL, NULL, 0);
+        return false;
+    }
+    if (!su->params.auth)
+        step(run, "auth", V_INFO, -1, "not used ('auth off'): the server must take mail from "
+                                      "this machine without a login", NULL, NULL, 0);
+    else
+        auth_step(run, su, rep, at != SESSION_AUTH, e, context);
+    return at == SESSION_READY;
+}
+
+/* The session ends the way a sending one would not: RSET, then QUIT. */
+static bool finish_session(struct check_run *run, struct session *s)
+{
+    struct error e;
+    int64_t start = now_ms();
+    bool ok = smtp_rset(&s->smtp, &e) == 0;
+    if (ok)
+        step(run, "rset", V_OK, now_ms() - start, s->smtp.reply.text, NULL, NULL, 0);
+    else
+        failed(run, "rset", now_ms() - start, &e, "", NULL, 0);
+    session_close(s);
+    return ok;
+}
+
+static void begin_endpoint(struct check_run *run, const struct plan_endpoint *pe, bool show_account)
+{
+    const struct account *a = pe->account;
+    if (run->json) {
+        json_begin_object(&run->j, NULL);
+        json_string(&run->j, "account", a->name);
+        json_string(&run->j, a->socket ? "socket" : "host", a->socket ? a->socket : pe->host);
+        if (!a->socket)
+            json_number(&run->j, "port", pe->port);
+        json_string(&run->j, "tls", tls_mode_name(pe->tls));
+        json_begin_array(&run->j, "steps");
+        return;
+    }
+    if (a->socket)
+        fprintf(run->out, "\n%s (local socket)", a->socket);
+    else
+        fprintf(run->out, "\n%s port %ld, %s", pe->host, pe->port, tls_mode_name(pe->tls));
+    if (show_account)
+        fprintf(run->out, " (account '%s')", a->name);
+    fputc('\n', run->out);
+}
+
+static void end_endpoint(struct check_run *run, bool ok)
+{
+    if (run->json) {
+        json_end_array(&run->j);
+        json_bool(&run->j, "ok", ok);
+        json_end_object(&run->j);
+    } else {
+        fprintf(run->out, "  %-13s %-4s  %s\n", "verdict", ok ? "ok" : "FAIL",
+                ok ? "a message can go this way" : "a message cannot go this way");
+    }
+}
+
+/* The name's addresses, once per name: the connection resolves it again,
+ * but this shows what it finds and how long that takes. */
+static bool dns_step(struct check_run *run, const struct plan_endpoint *pe, struct error *e)
+{
+    const struct account *a = pe->account;
+    if (a->socket)
+        return true;
+    if (a->proxy_host) {
+        step(run, "dns", V_INFO, -1, "resolved by the SOCKS proxy", NULL, NULL, 0);
+        return true;
+    }
+    char addrs[1024];
+    int64_t start = now_ms();
+    int r = net_lookup(pe->host, addrs, sizeof addrs, e);
+    long long ms = now_ms() - start;
+    if (r < 0)
+        return failed(run, "dns", ms, e, "", NULL, 0);
+    struct field f = {"addresses", F_LIST, addrs, 0, ','};
+    step(run, "dns", V_OK, ms, addrs, NULL, &f, 1);
+    return true;
+}
+
+/* 'skip_auth': connect, but do not log in (the password was refused). */
+static bool probe_endpoint(struct check_run *run, struct account_setup *su,
+                           const struct plan_endpoint *pe, bool show_account, bool skip_auth,
+                           struct endpoint_result *res, struct error *e)
+{
+    begin_endpoint(run, pe, show_account);
+    res->pe = pe;
+    bool ok = dns_step(run, pe, e);
+    if (ok) {
+        struct session_report rep;
+        struct session s;
+        struct endpoint ep = {pe->host, pe->port, pe->tls, pe->account->socket};
+        char context[300];
+        if (ep.socket)
+            snprintf(context, sizeof context, "%s: ", ep.socket);
+        else
+            snprintf(context, sizeof context, "%s port %ld: ", ep.host, ep.port);
+        struct session_params params = su->params;
+        params.report = &rep;
+        if (skip_auth)
+            params.auth = NULL;
+        ok = session_open(&s, &ep, &params, e) == 0;
+        res->connected = ok || rep.reached > SESSION_CONNECT;
+        bool through = session_steps(run, su, pe, &s, &rep, ok, e, context, skip_auth);
+        if (ok)
+            through = finish_session(run, &s) && through;
+        ok = through;
+    }
+    res->ok = ok;
+    end_endpoint(run, ok);
+    return ok;
+}
+
+/* ---- one account ----------------------------------------------------- */
+
+/* A port of a host that could not be reached, tried before one that could:
+ * each message waits for it first (a port that gets no answer at all is
+ * often blocked by the network in between). */
+static void port_notes(struct check_run *run, const struct endpoint_result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].connected || r[i].pe->account->socket)
+            continue;
+        for (size_t k = i + 1; k < n; k++) {
+            if (!r[k].connected || strcmp(r[k].pe->host, r[i].pe->host) != 0)
+                continue;
+            char note[600];
+            snprintf(note, sizeof note, "%s: port %ld could not be reached, but port %ld "
+                                        "could, so the server is there: list %ld first in "
+                                        "'port'", r[i].pe->host, r[i].pe->port, r[k].pe->port,
+                     r[k].pe->port);
+            if (run->json)
+                json_string(&run->j, NULL, note);
+            else
+                fprintf(run->out, "note: %s\n", note);
+            break;
+        }
+    }
+}
+
+static void summary(struct check_run *run, const struct account *a,
+                    const struct endpoint_result *r, size_t n, const struct error *first)
+{
+    const struct plan_endpoint *next = NULL;
+    for (size_t i = 0; i < n && !next; i++)
+        if (r[i].ok)
+            next = r[i].pe;
+    if (run->json) {
+        json_end_array(&run->j); /* endpoints */
+        json_begin_array(&run->j, "notes");
+        port_notes(run, r, n);
+        json_end_array(&run->j);
+        json_bool(&run->j, "ok", next != NULL);
+        if (next) {
+            json_begin_object(&run->j, "next");
+            json_string(&run->j, "account", next->account->name);
+            json_string(&run->j, "host", next->account->socket ? next->account->socket : next->host);
+            json_number(&run->j, "port", next->port);
+            json_string(&run->j, "tls", tls_mode_name(next->tls));
+            json_end_object(&run->j);
+        } else {
+            json_string(&run->j, "next", NULL);
+        }
+        json_end_object(&run->j); /* the account */
+        return;
+    }
+    fputc('\n', run->out);
+    port_notes(run, r, n);
+    if (next && next->account->socket)
+        fprintf(run->out, "summary: account '%s' can send: the next message would go to %s\n",
+                a->name, next->account->socket);
+    else if (next)
+        fprintf(run->out, "summary: account '%s' can send: the next message would go to %s "
+                          "port %ld (%s%s%s)\n",
+                a->name, next->host, next->port, tls_mode_name(next->tls),
+                next->account != a ? ", account " : "",
+                next->account != a ? next->account->name : "");
+    else
+        fprintf(run->out, "summary: account '%s' cannot send: no endpoint works (the first "
+                          "failure: %s)\n", a->name, first->msg);
+}
+
+static void begin_account(struct check_run *run, const struct account *a, size_t endpoints)
+{
+    run->accounts++;
+    if (run->json) {
+        json_begin_object(&run->j, NULL);
+        json_string(&run->j, "account", a->name);
+        json_begin_array(&run->j, "endpoints");
+        return;
+    }
+    fprintf(run->out, "%saccount '%s' (%s, line %u): %zu endpoint%s, in the order they are "
+                      "tried\n", run->accounts > 1 ? "\n" : "", a->name,
+            a->conffile ? a->conffile : "the command line", a->line, endpoints,
+            endpoints == 1 ? "" : "s");
+}
+
+static void account_failed(struct check_run *run, const struct error *e)
+{
+    if (run->all_ok)
+        run->status = err_exit_code(e->cls);
+    run->all_ok = false;
+}
+
+/* What decides how a check of the chain goes: the accounts' endpoints,
+ * TLS and credentials. It may hold a password: wiped when freed. */
+static char *settings_key(const struct account_chain *chain)
+{
+    char *key = xstrdup("");
+    for (size_t k = 0; k < chain->n; k++) {
+        const struct account *a = chain->v[k];
+        const char *text[] = {a->host_list,  a->port_list,      a->socket,
+                              a->proxy_host, a->source_ip,      a->auth,
+                              a->user,       a->password,       a->passwordeval,
+                              a->domain,     a->tls_trust_file, a->tls_fingerprint,
+                              a->tls_cert_file};
+        for (size_t i = 0; i < ARRAY_LEN(text); i++) {
+            char *more = xasprintf("%s%s\037", key, text[i] ? text[i] : "");
+            secure_free(key);
+            key = more;
+        }
+        char *more = xasprintf("%s%d%d%d%ld %ld\036", key, a->tls, a->tls_starttls,
+                               a->tls_certcheck, a->timeout, a->proxy_port);
+        secure_free(key);
+        key = more;
+    }
+    return key;
+}
+
+/* True (and said) when an account with the same settings was probed. */
+static bool checked_already(struct check_run *run, const struct account *a, const char *key,
+                            bool *ok)
+{
+    for (size_t i = 0; i < run->nchecked; i++) {
+        if (strcmp(run->checked[i].settings, key) != 0)
+            continue;
+        *ok = run->checked[i].ok;
+        run->accounts++;
+        if (run->json) {
+            json_begin_object(&run->j, NULL);
+            json_string(&run->j, "account", a->name);
+            json_string(&run->j, "same_as", run->checked[i].name);
+            json_bool(&run->j, "ok", *ok);
+            json_end_object(&run->j);
+        } else {
+            fprintf(run->out, "\naccount '%s': the same server, user and settings as account "
+                              "'%s' (above): not probed again\n", a->name, run->checked[i].name);
+        }
+        return true;
+    }
+    return false;
+}
+
+static void remember_checked(struct check_run *run, const struct account *a, char *key, bool ok)
+{
+    run->checked = xrealloc(run->checked, (run->nchecked + 1) * sizeof *run->checked);
+    run->checked[run->nchecked++] = (struct checked){xstrdup(a->name), key, ok};
+}
+
+/* Everything session_open needs, for each account of the chain, set for
+ * a check: a full handshake (the real certificate, not a resumed
+ * session), and a bounded wait for a connection. */
+static int setup_chain(const struct account_chain *chain, struct account_setup *su,
+                       struct error *e)
+{
+    for (size_t k = 0; k < chain->n; k++) {
+        if (deliver_setup_account(chain->v[k], &su[k], e) < 0) {
+            while (k-- > 0)
+                deliver_free_setup(&su[k]);
+            return -1;
+        }
+        struct session_params *p = &su[k].params;
+        p->tls_resume = false;
+        p->connect_timeout_ms = p->timeout_ms > 0 && p->timeout_ms < CHECK_CONNECT_TIMEOUT_S * 1000
+                                    ? p->timeout_ms
+                                    : CHECK_CONNECT_TIMEOUT_S * 1000;
+    }
+    return 0;
+}
+
+static bool probe_account(struct check_run *run, const struct account_chain *chain);
+
+bool check_account(struct check_run *run, const struct account_chain *chain)
+{
+    char *key = settings_key(chain);
+    bool ok;
+    if (checked_already(run, chain->v[0], key, &ok)) {
+        secure_free(key);
+        return ok; /* counted once, with the account probed */
+    }
+    ok = probe_account(run, chain);
+    remember_checked(run, chain->v[0], key, ok);
+    return ok;
+}
+
+static bool probe_account(struct check_run *run, const struct account_chain *chain)
+{
+    struct account_setup *su = xcalloc(chain->n, sizeof *su);
+    struct error e, first;
+    err_clear(&first);
+    if (setup_chain(chain, su, &e) < 0) {
+        free(su);
+        check_account_error(run, chain->v[0]->name, &e);
+        return false;
+    }
+    struct plan plan;
+    deliver_build_plan(chain, &plan);
+    begin_account(run, chain->v[0], plan.n);
+    struct endpoint_result *res = xcalloc(plan.n ? plan.n : 1, sizeof *res);
+    bool *refused = xcalloc(chain->n, sizeof *refused); /* the account's password */
+    bool any = false;
+    for (size_t i = 0; i < plan.n; i++) {
+        size_t k = 0;
+        while (chain->v[k] != plan.v[i].account)
+            k++;
+        err_clear(&e);
+        bool ok = probe_endpoint(run, &su[k], &plan.v[i], chain->n > 1, refused[k], &res[i], &e);
+        any |= ok;
+        if (!ok && !first.cls)
+            first = e;
+        if (e.cls == ERR_AUTH)
+            refused[k] = true;
+    }
+    free(refused);
+    summary(run, chain->v[0], res, plan.n, &first);
+    if (!any)
+        account_failed(run, &first);
+    for (size_t k = 0; k < chain->n; k++)
+        deliver_free_setup(&su[k]);
+    free(su);
+    free(res);
+    deliver_free_plan(&plan);
+    return any;
+}
+
+void check_account_error(struct check_run *run, const char *name, const struct error *e)
+{
+    run->accounts++;
+    if (run->json) {
+        json_begin_object(&run->j, NULL);
+        json_string(&run->j, "account", name);
+        json_begin_array(&run->j, "endpoints");
+        json_end_array(&run->j);
+        json_string(&run->j, "error", e->msg);
+        json_bool(&run->j, "ok", false);
+        json_end_object(&run->j);
+    } else {
+        fprintf(run->out, "%saccount '%s': cannot be used: %s\n", run->accounts > 1 ? "\n" : "",
+                name ? name : "(default)", e->msg);
+    }
+    account_failed(run, e);
+}
+
+int check_end(struct check_run *run)
+{
+    int status = run->all_ok ? 0 : run->status;
+    if (run->json) {
+        json_end_array(&run->j);
+        json_bool(&run->j, "ok", run->all_ok);
+        json_end_object(&run->j);
+    }
+    fflush(run->out);
+    for (size_t i = 0; i < run->nchecked; i++) {
+        free(run->checked[i].name);
+        secure_free(run->checked[i].settings);
+    }
+    free(run->checked);
+    free(run);
+    return status;
+}
