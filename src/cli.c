@@ -95,6 +95,8 @@ static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
         o->json = true;
     else if (strcmp(name, "quiet") == 0)
         o->quiet = true;
+    else if (strcmp(name, "write") == 0)
+        o->write = true;
     else if (strcmp(name, "store-password") == 0)
         o->mode = MODE_STORE_PASSWORD;
     else if (strcmp(name, "forget-password") == 0)
@@ -106,6 +108,11 @@ static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
         o->queue_id = value;
         free(name);
         return 0;
+    } else if (strcmp(name, "configure") == 0) {
+        o->mode = MODE_CONFIGURE;
+        o->configure = value ? value : option_value(c, NULL, option, err);
+        free(name);
+        return o->configure ? 0 : -1;
     } else if (strcmp(name, "serve") == 0 && value) {
         o->mode = MODE_SERVE;
         o->serve_at = value;
@@ -301,6 +308,10 @@ int cli_parse(struct cli *o, int argc, char **argv, struct error *err)
         conflict = "--all and --json go with --check";
     else if (o->all_accounts && (o->account || o->host_only))
         conflict = "--all checks every account: it cannot be used with --account or --host";
+    else if (o->write && o->mode != MODE_CONFIGURE)
+        conflict = "--write goes with --configure";
+    else if (o->mode == MODE_CONFIGURE && o->nrcpts)
+        conflict = "--configure takes one address";
     else if (o->mode == MODE_CHECK && o->nrcpts)
         conflict = "--check sends no message: it takes no recipients";
     if (conflict) {
@@ -353,6 +364,9 @@ void cli_help(FILE *out)
           "  --check           probe each endpoint of the account (-a) or of every\n"
           "                    account (--all): DNS, TCP, TLS, certificate, AUTH; sends\n"
           "                    no message (--json: one JSON object)\n"
+          "  --configure ADDR  print a configuration block for the address (DNS SRV\n"
+          "                    records, else known providers); --write adds it to\n"
+          "                    your configuration file\n"
           "  --store-password  ask for the account's password, keep it in the keyring\n"
           "                    (--password-stdin: read it from standard input)\n"
           "  --forget-password remove the account's password from the keyring\n"

@@ -24,6 +24,7 @@ enum cli_mode {
     MODE_SERVE,       /* --serve[=ADDR:PORT]: a loopback SMTP listener */
     MODE_QUEUE_REMOVE, /* --queue-remove=ID */
     MODE_CHECK,       /* --check: probe the account's endpoints */
+    MODE_CONFIGURE,   /* --configure ADDRESS: a configuration block */
 };
 
 /* A configuration command given as an option (--port=587, -N, -X...),
@@ -49,6 +50,8 @@ struct cli {
     bool all_accounts;     /* --all (with --check) */
     bool json;             /* --json (with --check) */
     bool quiet;            /* --quiet: no progress display */
+    const char *configure; /* --configure ADDRESS */
+    bool write;            /* --write (with --configure) */
     const char *envid;     /* -V: DSN envelope id */
     const char *serve_at;  /* --serve=ADDR:PORT, or NULL for the default */
     const char *queue_id;  /* --queue-remove=ID */

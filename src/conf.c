@@ -319,6 +319,26 @@ static void drop_overridden(struct config *cfg, size_t user_first)
     cfg->n = out;
 }
 
+char *conf_user_path(const char *given, bool or_new)
+{
+    if (given)
+        return xstrdup(given);
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    char *candidates[2];
+    candidates[0] = xdg && *xdg ? xasprintf("%s/outpost/config", xdg)
+                                : xasprintf("%s/.config/outpost/config", home_dir());
+    candidates[1] = xasprintf("%s/.outpostrc", home_dir());
+    char *found = NULL;
+    for (size_t i = 0; i < 2 && !found; i++)
+        if (access(candidates[i], F_OK) == 0)
+            found = xstrdup(candidates[i]);
+    if (!found && or_new)
+        found = xstrdup(candidates[0]);
+    free(candidates[0]);
+    free(candidates[1]);
+    return found;
+}
+
 int conf_load(struct config *cfg, const char *user_file, struct error *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -338,26 +358,17 @@ int conf_load(struct config *cfg, const char *user_file, struct error *err)
             return -1;
         cfg->user_file = xstrdup(user_file);
     } else {
-        const char *xdg = getenv("XDG_CONFIG_HOME");
-        char *candidates[2];
-        candidates[0] = xdg && *xdg ? xasprintf("%s/outpost/config", xdg)
-                                    : xasprintf("%s/.config/outpost/config", home_dir());
-        candidates[1] = xasprintf("%s/.outpostrc", home_dir());
-        int r = 0;
-        for (size_t i = 0; i < 2 && !cfg->user_file && r == 0; i++) {
-            if (access(candidates[i], F_OK) != 0)
-                continue;
-            char *display = abbreviate_home(candidates[i]);
-            r = read_file(cfg, candidates[i], display, true, err);
-            if (r == 0)
-                cfg->user_file = display;
-            else
+        char *path = conf_user_path(NULL, false);
+        if (path) {
+            char *display = abbreviate_home(path);
+            int r = read_file(cfg, path, display, true, err);
+            free(path);
+            if (r < 0) {
                 free(display);
+                return -1;
+            }
+            cfg->user_file = display;
         }
-        free(candidates[0]);
-        free(candidates[1]);
-        if (r < 0)
-            return -1;
     }
     drop_overridden(cfg, user_first);
     return 0;

@@ -26,6 +26,11 @@ int conf_load(struct config *cfg, const char *user_file, struct error *err);
 int conf_read_stream(struct config *cfg, FILE *f, const char *display, bool user_checks,
                      struct error *err);
 
+/* The user file's path: 'given' (-C) when set, else the first of
+ * $XDG_CONFIG_HOME/outpost/config and ~/.outpostrc that exists; else, with
+ * 'or_new', the first (where a new one goes), or NULL. */
+char *conf_user_path(const char *given, bool or_new);
+
 struct account *conf_find(const struct config *cfg, const char *name);
 /* The first account whose 'from' matches 'address' (msmtp's rules: exact,
  * a shell wildcard pattern, or the address without a +detail suffix). */

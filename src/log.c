@@ -24,6 +24,14 @@ void msg_error(const char *fmt, ...)
     va_end(ap);
 }
 
+void msg_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg("", fmt, ap);
+    va_end(ap);
+}
+
 void msg_warn(const char *fmt, ...)
 {
     va_list ap;

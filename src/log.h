@@ -13,6 +13,8 @@ extern bool debug_enabled;
 
 void msg_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void msg_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* Something done, worth saying (not an error): "outpost: ..." on stderr. */
+void msg_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* A debug line ("outpost: ..."), only with --debug. */
 void debug_note(const char *fmt, ...) PRINTF_LIKE(1, 2);
 

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "maillog.h"
 #include "message.h"
+#include "onboard.h"
 #include "queue.h"
 #include "secret.h"
 #include "smtpd.h"
@@ -582,6 +583,9 @@ int main(int argc, char **argv)
         break;
     case MODE_SERVERINFO:
         r = serverinfo_mode(&o, &err);
+        break;
+    case MODE_CONFIGURE:
+        r = onboard_configure(o.configure, o.config_file, o.write, stdout, &err);
         break;
     case MODE_CHECK: {
         int status = check_mode(&o);

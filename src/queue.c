@@ -55,18 +55,8 @@ static int ensure_dir(const char *path, struct error *err)
 /* The queue directory and its tmp/ and failed/, made private. */
 static int ensure_layout(const char *dir, struct error *err)
 {
-    char *copy = xstrdup(dir);
-    for (char *p = copy + 1; *p; p++) { /* parents, as mkdir -p */
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
-            free(copy);
-            return err_errno(err, ERR_IO, errno, "cannot create %s", dir);
-        }
-        *p = '/';
-    }
-    free(copy);
+    if (make_private_dirs(dir) < 0)
+        return err_errno(err, ERR_IO, errno, "cannot create %s", dir);
     char *tmp = xasprintf("%s/tmp", dir);
     char *failed = xasprintf("%s/failed", dir);
     int r = ensure_dir(dir, err) < 0 || ensure_dir(tmp, err) < 0 || ensure_dir(failed, err) < 0

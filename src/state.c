@@ -18,26 +18,12 @@
 #define TLS_SESSION_MAGIC "outpost tls session 1\n"
 #define TLS_SESSION_MAX (64 * 1024)
 
-static int make_dirs(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int r = mkdir(path, 0700);
-        *p = '/';
-        if (r < 0 && errno != EEXIST)
-            return -1;
-    }
-    return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 char *state_dir(void)
 {
     const char *xdg = getenv("XDG_STATE_HOME");
     char *dir = xdg && *xdg == '/' ? xasprintf("%s/outpost", xdg)
                                    : xasprintf("%s/.local/state/outpost", home_dir());
-    if (make_dirs(dir) < 0) {
+    if (make_private_dirs(dir) < 0) {
         free(dir);
         return NULL;
     }

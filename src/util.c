@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -160,6 +161,26 @@ const char *home_dir(void)
         return h;
     struct passwd *pw = getpwuid(getuid());
     return pw && pw->pw_dir ? pw->pw_dir : "/";
+}
+
+int make_private_dirs(const char *path)
+{
+    char *copy = xstrdup(path);
+    int r = 0;
+    for (char *p = copy + 1; *p && r == 0; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+            r = -1;
+        *p = '/';
+    }
+    if (r == 0 && mkdir(copy, 0700) < 0 && errno != EEXIST)
+        r = -1;
+    int saved = errno;
+    free(copy);
+    errno = saved;
+    return r;
 }
 
 char *expand_tilde(const char *path)

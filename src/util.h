@@ -45,6 +45,8 @@ void sb_free(struct strbuf *sb);
 char *sb_steal(struct strbuf *sb); /* NUL-terminated; buffer reset */
 
 /* "~" or "~/x" -> $HOME or $HOME/x; anything else copied. */
+/* mkdir -p, each directory made 0700; -1 with errno. */
+int make_private_dirs(const char *path);
 char *expand_tilde(const char *path);
 /* The user's home directory ($HOME, else the password database). */
 const char *home_dir(void);
