@@ -15,5 +15,5 @@ apt-get install -y -qq --no-install-recommends \
     libgnutls28-dev libgsasl-dev libsecret-1-dev \
     python3 gnutls-bin ca-certificates strace postfix dovecot-core \
     gnome-keyring libsecret-tools dbus \
-    mutt git git-email mailutils zsh nftables >/dev/null
+    mutt git git-email mailutils zsh nftables iproute2 util-linux >/dev/null
 echo "install-deps: done"

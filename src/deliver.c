@@ -12,10 +12,16 @@
 #include "maillog.h"
 #include "net.h"
 #include "pop.h"
+#include "progress.h"
 #include "queue.h"
 #include "secret.h"
 #include "state.h"
 #include "util.h"
+
+static void show_sent(void *ctx, uint64_t sent)
+{
+    progress_update(ctx, sent);
+}
 
 static void report_refusal(void *ctx, const char *rcpt, const struct error *e)
 {
@@ -394,7 +400,15 @@ int deliver(const struct account_chain *chain, const struct envelope *env,
         if ((r = open_next(&at, s, err)) < 0)
             break;
         out->used = plan.v[at.used].account;
+        struct progress shown = {0};
+        if (msg->size >= PROGRESS_MIN_BYTES)
+            progress_begin(&shown, "sending", true, msg->size);
+        if (shown.active) {
+            s->smtp.on_sent = show_sent;
+            s->smtp.on_sent_ctx = &shown;
+        }
         r = smtp_send_message(&s->smtp, env, msg, report_refusal, NULL, err);
+        progress_end(&shown);
         out->final = s->smtp.reply;
         session_close(s);
         if (r == 0) {
@@ -442,6 +456,8 @@ void deliver_free_chain(struct account_chain *chain)
 
 struct flush_counts {
     size_t sent, kept, failed;
+    size_t done;               /* entries looked at */
+    struct progress progress;  /* over the entries, on a terminal */
 };
 
 static bool is_permanent(const struct error *e)
@@ -495,7 +511,8 @@ static void flush_account(const char *dir, const char *name, char **ids, size_t 
             loaded = false;
     }
     bool open = false;
-    for (size_t i = 0; i < n; i++) {
+    /* (the progress is counted in the loop's step: every path ends an entry) */
+    for (size_t i = 0; i < n; i++, progress_update(&c->progress, ++c->done)) {
         struct queue_entry e;
         struct error oerr;
         int r = queue_open(dir, ids[i], &e, &oerr);
@@ -575,6 +592,8 @@ int deliver_flush(const char *dir, account_loader load, void *ctx, struct error 
     for (size_t i = 0; i < n; i++)
         names[i] = entry_account(dir, ids[i]);
     struct flush_counts c = {0};
+    if (n > 0)
+        progress_begin(&c.progress, "flushing the queue", false, n);
     char **group = xcalloc(n ? n : 1, sizeof *group);
     for (size_t i = 0; i < n; i++) {
         if (!names[i])
@@ -594,6 +613,7 @@ int deliver_flush(const char *dir, account_loader load, void *ctx, struct error 
         free(names[i]);
         names[i] = NULL;
     }
+    progress_end(&c.progress);
     free(group);
     free(names);
     queue_free_ids(ids, n);

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "log.h"
+#include "progress.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@ static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
     char buf[2048];
     vsnprintf(buf, sizeof buf, fmt, ap);
+    progress_clear_line();
     fprintf(stderr, "outpost: %s%s\n", prefix, buf);
     fflush(stderr);
 }
@@ -54,6 +56,7 @@ static void transcript(const char *arrow, const char *line, size_t len, const ch
 {
     char clean[1024];
     sanitize_text(clean, sizeof clean, line, len);
+    progress_clear_line();
     fprintf(stderr, "%s %s%s\n", arrow, clean, tail);
 }
 

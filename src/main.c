@@ -27,6 +27,7 @@
 #include "log.h"
 #include "maillog.h"
 #include "message.h"
+#include "progress.h"
 #include "onboard.h"
 #include "queue.h"
 #include "secret.h"
@@ -566,6 +567,7 @@ int main(int argc, char **argv)
         return err_exit_code(err.cls);
     }
     debug_enabled = o.debug;
+    progress_enabled = !o.quiet && isatty(STDERR_FILENO);
     int r = 0;
     switch (o.mode) {
     case MODE_VERSION:

@@ -407,6 +407,8 @@ static int send_message_text(struct smtp *s, const struct spool *msg, bool stuff
         size_t n = msg->head_len - i < BODY_CHUNK ? msg->head_len - i : BODY_CHUNK;
         r = write_text(s, &ds, out, msg->head + i, n, err);
         sent += n;
+        if (r == 0 && s->on_sent)
+            s->on_sent(s->on_sent_ctx, sent);
     }
     for (off_t off = (off_t)msg->body_offset; r == 0;) {
         ssize_t n = pread(msg->fd, in, BODY_CHUNK, off);
@@ -421,6 +423,8 @@ static int send_message_text(struct smtp *s, const struct spool *msg, bool stuff
         off += n;
         sent += (uint64_t)n;
         r = write_text(s, &ds, out, in, (size_t)n, err);
+        if (r == 0 && s->on_sent)
+            s->on_sent(s->on_sent_ctx, sent);
     }
     if (r == 0 && sent != msg->size) /* the spool changed under us */
         r = err_set(err, ERR_IO, "the spool file holds %llu bytes, not the %llu expected",

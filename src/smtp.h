@@ -5,6 +5,7 @@
 #define OUTPOST_SMTP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "caps.h"
 #include "conn.h"
@@ -21,6 +22,10 @@ struct smtp {
     char greeting[ERR_TEXT_MAX];
     char ehlo_lines[4096];  /* the last EHLO reply's capability lines, '\n' apart */
     struct reply reply;     /* the last reply read */
+    /* Told how many bytes of the message have gone, after each write of
+     * it (or NULL): for a progress display. */
+    void (*on_sent)(void *ctx, uint64_t sent);
+    void *on_sent_ctx;
 };
 
 void smtp_init(struct smtp *s, struct conn *c, bool lmtp);

@@ -38,6 +38,8 @@ The script (JSON) may set:
                  SCRAM-SHA-256-PLUS (tls-unique, so TLS 1.2 only), XOAUTH2
                  and OAUTHBEARER (the password is the token). A success is
                  logged as "-- authenticated as U with MECH".
+    "read_rate": bytes per second: read no faster than this (with a small
+                 receive buffer), so a long message takes a while
     "faults":    a list of rules; the first that matches a step applies:
         {"at": STEP, "match": "substring of the command",
          "session": N, "times": K,
@@ -128,6 +130,8 @@ class Session(socketserver.BaseRequestHandler):
 
     def setup(self):
         self.sock = self.request
+        if self.script.get("read_rate"):
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         self.buf = b""
         self.number = self.recorder.new_session()
         self.log_lines = []
@@ -169,6 +173,9 @@ class Session(socketserver.BaseRequestHandler):
         if not data:
             raise Closed()
         self.buf += data
+        rate = self.script.get("read_rate")
+        if rate:
+            time.sleep(len(data) / rate)
 
     def read_line(self):
         """One line with its terminator (LF or CRLF), as bytes."""
