@@ -41,6 +41,13 @@ static const char *const proton_mx[] = {"protonmail.ch", NULL};
     who " does not take the account's login password here: with two-step verification on, "    \
         "create an app password (" where ") and use it as the password."
 
+#define GMX_NOTE(where)                                                                      \
+    "GMX sends for mail clients only once 'POP3/IMAP access' is turned on in the web settings " \
+    "(" where ")."
+#define ZOHO_NOTE                                                                            \
+    "With two-factor authentication on, Zoho wants an application-specific password (My "      \
+    "Account > Security > App Passwords)."
+
 static const struct provider providers[] = {
     {"Gmail", gmail_domains, gmail_mx, "smtp.gmail.com", "465 587", "on", NULL,
      APP_PASSWORD_NOTE("Google", "Google Account > Security > App passwords") " Or use OAuth 2.0: "
@@ -61,17 +68,12 @@ static const struct provider providers[] = {
     {"Fastmail", fastmail_domains, fastmail_mx, "smtp.fastmail.com", "465 587", "on", NULL,
      APP_PASSWORD_NOTE("Fastmail", "Settings > Privacy & Security > Manage app passwords")},
     {"GMX", gmx_com_domains, NULL, "mail.gmx.com", "465 587", "on", NULL,
-     "GMX sends for mail clients only once 'POP3/IMAP access' is turned on in the web "
-     "settings (E-mail > POP3 & IMAP)."},
+     GMX_NOTE("E-mail > POP3 & IMAP")},
     {"GMX", gmx_net_domains, NULL, "mail.gmx.net", "465 587", "on", NULL,
-     "GMX sends for mail clients only once 'POP3/IMAP access' is turned on in the web "
-     "settings (E-Mail > POP3/IMAP Abruf)."},
-    {"Zoho Mail", zoho_domains, zoho_mx, "smtp.zoho.com", "465 587", "on", NULL,
-     "With two-factor authentication on, Zoho wants an application-specific password (My "
-     "Account > Security > App Passwords)."},
+     GMX_NOTE("E-Mail > POP3/IMAP Abruf")},
+    {"Zoho Mail", zoho_domains, zoho_mx, "smtp.zoho.com", "465 587", "on", NULL, ZOHO_NOTE},
     {"Zoho Mail (EU)", zoho_eu_domains, zoho_eu_mx, "smtp.zoho.eu", "465 587", "on", NULL,
-     "With two-factor authentication on, Zoho wants an application-specific password (My "
-     "Account > Security > App Passwords)."},
+     ZOHO_NOTE},
     {"Proton Mail Bridge", proton_domains, proton_mx, "127.0.0.1", "1025", "on",
      "~/.config/outpost/proton-bridge.pem",
      "Proton Mail is sent through Proton Mail Bridge, which must be running on this machine; "
