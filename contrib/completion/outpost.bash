@@ -20,7 +20,8 @@ _outpost()
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     local opts="--account= --file= --from= --host= --port= --tls= --tls-starttls= --auth=
         --user= --timeout= --logfile= --dsn-notify= --dsn-return= --read-recipients
-        --read-envelope-from --pretend --serverinfo --store-password --forget-password
+        --read-envelope-from --pretend --serverinfo --check --all --json --configure= --write
+        --quiet --store-password --forget-password
         --password-stdin --serve --debug --version --help -t -i -f -F -C -a -X -N -R -V
         -bs -bp -q -oi -P -S -v"
     case $prev in

@@ -29,6 +29,8 @@ complete_words() { # complete_words WORD...: what completing the last word offer
         sh "$srcdir/contrib/completion/outpost.bash" "$@"
 }
 is "$(complete_words outpost --acc)" "--account=" "bash completion: long options"
+is "$(complete_words outpost --chec)" "--check" "bash completion: --check"
+is "$(complete_words outpost --configu)" "--configure=" "bash completion: --configure="
 is "$(complete_words outpost -a "")" "default home work" "bash completion: account names from the config"
 is "$(complete_words outpost -R "")" "full hdrs" "bash completion: -R values"
 if command -v zsh >/dev/null; then
