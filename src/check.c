@@ -454,10 +454,13 @@ static void begin_account(struct check_run *run, const struct account *a, size_t
         json_begin_array(&run->j, "endpoints");
         return;
     }
-    fprintf(run->out, "%saccount '%s' (%s, line %u): %zu endpoint%s, in the order they are "
-                      "tried\n", run->accounts > 1 ? "\n" : "", a->name,
-            a->conffile ? a->conffile : "the command line", a->line, endpoints,
-            endpoints == 1 ? "" : "s");
+    fprintf(run->out, "%saccount '%s' ", run->accounts > 1 ? "\n" : "", a->name);
+    if (a->conffile)
+        fprintf(run->out, "(%s, line %u): ", a->conffile, a->line);
+    else
+        fprintf(run->out, "(from the command line): ");
+    fprintf(run->out, "%zu endpoint%s\n", endpoints,
+            endpoints == 1 ? "" : "s, in the order they are tried");
 }
 
 static void account_failed(struct check_run *run, const struct error *e)

@@ -196,5 +196,9 @@ is "$RC" 64 "--check --all with -a: exit 64"
 run_outpost --check -a nosuch
 is "$RC" 78 "--check of an account that does not exist: exit 78"
 check "no such account: said on stdout, with the file" grep -q "account 'nosuch': cannot be used: account 'nosuch' not found" "$OUT"
+run_outpost --check --host=127.0.0.1 --port="$CLOSED" --timeout=2
+is "$RC" 75 "--check with --host and no configuration file: exit 75 (refused)"
+check "--host: the account is said to come from the command line" \
+    grep -qx "account '(command line)' (from the command line): 1 endpoint" "$OUT"
 
 done_testing
