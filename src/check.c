@@ -321,8 +321,8 @@ static void end_endpoint(struct check_run *run, bool ok)
     }
 }
 
-/* The name's addresses, once per name: the connection resolves it again,
- * but this shows what it finds and how long that takes. */
+/* The name's addresses: the connection resolves the name again, but this
+ * shows what the resolver finds and how long that takes. */
 static bool dns_step(struct check_run *run, const struct plan_endpoint *pe, struct error *e)
 {
     const struct account *a = pe->account;

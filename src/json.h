@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#define JSON_DEPTH_MAX 8
+#define JSON_DEPTH_MAX 16 /* --check nests 8 deep */
 
 struct json {
     FILE *out;

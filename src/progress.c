@@ -70,7 +70,7 @@ void progress_update(struct progress *p, uint64_t done)
     if (!p->active)
         return;
     int64_t now = now_ms();
-    if (now - p->drawn_ms >= REDRAW_MS || (done >= p->total && !line_drawn))
+    if (now - p->drawn_ms >= REDRAW_MS)
         draw(p, done, now);
 }
 

@@ -40,29 +40,28 @@ static void enter_step(struct session *s, const struct session_params *p,
     s->step_since = now;
 }
 
-static int tls_reported(struct session *s, const struct session_params *p)
-{
-    if (p->report)
-        p->report->tls = tls_get_info(&s->conn, &p->report->tls_info);
-    return 0;
-}
-
-/* The handshake, resuming the session stored for this endpoint if any. */
+/* The handshake, resuming the session stored for this endpoint if any;
+ * what it came to goes into the report, when one is asked for. */
 static int start_tls(struct session *s, const struct endpoint *ep,
                      const struct session_params *p, struct error *err)
 {
-    if (!p->tls_resume || ep->socket)
-        return tls_start(&s->conn, p->tls, err) < 0 ? -1 : tls_reported(s, p);
-    struct tls_params tp = *p->tls;
-    s->tls_resume_key = resume_key(ep, p->tls);
-    void *data = state_load_tls_session(s->tls_resume_key, &tp.resume_len);
-    tp.resume_data = data;
-    int r = tls_start(&s->conn, &tp, err);
-    if (data) {
-        secure_wipe(data, tp.resume_len);
-        free(data);
+    int r;
+    if (!p->tls_resume || ep->socket) {
+        r = tls_start(&s->conn, p->tls, err);
+    } else {
+        struct tls_params tp = *p->tls;
+        s->tls_resume_key = resume_key(ep, p->tls);
+        void *data = state_load_tls_session(s->tls_resume_key, &tp.resume_len);
+        tp.resume_data = data;
+        r = tls_start(&s->conn, &tp, err);
+        if (data) {
+            secure_wipe(data, tp.resume_len);
+            free(data);
+        }
     }
-    return r < 0 ? -1 : tls_reported(s, p);
+    if (r == 0 && p->report)
+        p->report->tls = tls_get_info(&s->conn, &p->report->tls_info);
+    return r;
 }
 
 /* Keep what resumes this session next time (a new ticket each session:
