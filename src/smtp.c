@@ -184,10 +184,16 @@ int smtp_hello(struct smtp *s, const char *domain, struct error *err)
     s->ehlo_lines[0] = '\0';
     if (s->lmtp || s->reply.code < 500)
         return refused(s, STEP_HELLO, err, "the server refused %s", s->lmtp ? "LHLO" : "EHLO");
-    /* An old server that does not know EHLO. */
+    /* An old server that does not know EHLO. If the HELO gets no reply
+     * at all, the server meant its refusal of EHLO: that is the error. */
+    struct reply ehlo_refusal = s->reply;
     if (send_command(s, err, "HELO %s", domain) < 0 || flush_commands(s, err) < 0 ||
-        read_reply(s, STEP_HELO, NULL, NULL, err) < 0)
-        return -1;
+        read_reply(s, STEP_HELO, NULL, NULL, err) < 0) {
+        if (err->cls != ERR_TEMPORARY)
+            return -1;
+        s->reply = ehlo_refusal;
+        return refused(s, STEP_HELLO, err, "the server refused EHLO, then did not answer HELO");
+    }
     if (s->reply.code != 250)
         return refused(s, STEP_HELO, err, "the server refused HELO");
     return 0;

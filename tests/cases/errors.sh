@@ -61,6 +61,12 @@ is "$RC" 69 "554 greeting: exit 69"
 check "554 greeting: the server's words" said "(server said: 554 5.7.1 No SMTP service here)"
 check "554 greeting: nothing but QUIT sent" bash -c "! grep -q '^C: \(EHLO\|MAIL\)' '$DIR/session-1.log'"
 
+fault ehlo550 '{"faults": [{"at": "EHLO", "reply": "550 5.7.1 Go away", "action": "close"}]}'
+run_outpost -oi x@example.org <"$T/msg"
+is "$RC" 69 "550 to EHLO, then the connection closed: exit 69, not a network error"
+check "550 to EHLO then closed: the server's words about EHLO" \
+    said "the server refused EHLO, then did not answer HELO (server said: 550 5.7.1 Go away)"
+
 fault greet421 '{"greeting": "421 4.3.2 Service not available, closing channel"}'
 run_outpost -oi x@example.org <"$T/msg"
 is "$RC" 75 "421 greeting: exit 75"

@@ -42,14 +42,18 @@ The script (JSON) may set:
                  receive buffer), so a long message takes a while
     "faults":    a list of rules; the first that matches a step applies:
         {"at": STEP, "match": "substring of the command",
-         "session": N, "times": K,
+         "session": N, "times": K, "in_tls": true|false,
          "reply": "451 4.3.0 Try later"     send this instead of the normal reply
          "raw": "bytes\\r\\n"                send exactly these bytes instead
          "action": "close" | "reset" | "stall" | "stall_noread",
          "handshake": true   (STARTTLS: start TLS even after a fault reply)}
     STEP is one of CONNECT (before the greeting), EHLO, HELO, STARTTLS,
-    AUTH (instead of running the mechanism), AUTH_CHALLENGE ("raw": the
-    first challenge line to send instead), MAIL, RCPT,
+    HANDSHAKE (instead of the server's side of the TLS handshake: "raw"
+    is sent in plaintext, "stall" reads the ClientHello and never answers),
+    AUTH (instead of running the mechanism), AUTH_CHALLENGE (instead of a
+    334 challenge; "match": "round N" picks the Nth, counting from 1; a
+    reply or raw that is not a 334 ends the exchange), AUTH_RESULT (the
+    235 or 535 at the end), MAIL, RCPT,
     DATA (the reply to DATA), DATA_BODY (after the first line of message
     data), DATA_END (after the final "." or the last BDAT chunk), BDAT (the
     reply to a chunk that is not the last), RSET, QUIT, NOOP.
@@ -108,6 +112,10 @@ class Closed(Exception):
 
 class Cancelled(Exception):
     """The client answered a challenge with "*"."""
+
+
+class Aborted(Exception):
+    """A fault replaced a challenge with a final reply: the exchange is over."""
 
 
 def b64(data):
@@ -195,6 +203,8 @@ class Session(socketserver.BaseRequestHandler):
                 continue
             if "session" in rule and rule["session"] != self.number:
                 continue
+            if "in_tls" in rule and rule["in_tls"] != self.in_tls:
+                continue
             if "match" in rule and rule["match"] not in command:
                 continue
             if rule.get("times", 1) <= 0:
@@ -213,6 +223,11 @@ class Session(socketserver.BaseRequestHandler):
             if normal_reply is not None:
                 self.reply(normal_reply)
             return True
+        self.run_rule(step, rule)
+        return False
+
+    def run_rule(self, step, rule):
+        """Send what a fault rule says, then do its action."""
         action = rule.get("action")
         if "reply" in rule:
             self.reply(rule["reply"])
@@ -236,7 +251,6 @@ class Session(socketserver.BaseRequestHandler):
             self.log("-- stalled (not reading) at %s" % step)
             while True:
                 time.sleep(3600)
-        return False
 
     # ---- the dialogue ---------------------------------------------------
     # ---- TLS ------------------------------------------------------------
@@ -271,6 +285,10 @@ class Session(socketserver.BaseRequestHandler):
             # RFC 3207: anything the client sent after STARTTLS is discarded
             self.log("-- discarded %d bytes sent before the handshake" % len(self.buf))
             self.buf = b""
+        rule = self.fault("HANDSHAKE")
+        if rule is not None:
+            self.run_rule("HANDSHAKE", rule)
+            raise Closed()
         try:
             ctx = self.tls_context()
             tls = ctx.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
@@ -368,11 +386,12 @@ class Session(socketserver.BaseRequestHandler):
     # ---- AUTH -------------------------------------------------------------
     def challenge(self, data):
         """Send a 334 challenge, return the decoded answer."""
-        rule = self.fault("AUTH_CHALLENGE") if not self.challenged else None
-        self.challenged = True
-        if rule and "raw" in rule:
-            self.log("S(raw): " + repr(rule["raw"]))
-            self.send_raw(rule["raw"].encode("latin-1"))
+        self.rounds += 1
+        rule = self.fault("AUTH_CHALLENGE", "round %d" % self.rounds)
+        if rule:
+            self.run_rule("AUTH_CHALLENGE", rule)
+            if not rule.get("reply", rule.get("raw", "")).startswith("334"):
+                raise Aborted()
         else:
             self.reply("334 " + b64(data))
         answer = self.read_line().rstrip(b"\r\n").decode("ascii", "replace")
@@ -463,19 +482,20 @@ class Session(socketserver.BaseRequestHandler):
             return
         if not self.apply("AUTH", None, line):
             return
-        self.challenged = False
+        self.rounds = 0
         try:
             ok = getattr(self, "auth_" + mech.replace("-", "_"))(conf, initial or None)
         except Cancelled:
             self.reply("501 5.7.0 Authentication cancelled")
             return
+        except Aborted:
+            return
         except (ValueError, KeyError, UnicodeDecodeError):
             ok = False
-        if ok:
+        if not ok:
+            self.apply("AUTH_RESULT", "535 5.7.8 Error: authentication failed: authentication failure")
+        elif self.apply("AUTH_RESULT", "235 2.7.0 Authentication successful"):
             self.log("-- authenticated as %s with %s" % (conf["user"], mech))
-            self.reply("235 2.7.0 Authentication successful")
-        else:
-            self.reply("535 5.7.8 Error: authentication failed: authentication failure")
 
     def cmd_MAIL(self, line, arg):
         if not arg.upper().startswith("FROM:"):
