@@ -6,7 +6,8 @@
 #           (start-up cost checks), gnome-keyring, secret-tool and
 #           dbus-run-session (keyring tests), Postfix + Dovecot (interop),
 #           mutt, git send-email and GNU Mailutils (real clients calling
-#           outpost as sendmail), zsh (checks the zsh completion)
+#           outpost as sendmail), zsh (checks the zsh completion), clang
+#           (libFuzzer, for make fuzz)
 set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
@@ -15,5 +16,5 @@ apt-get install -y -qq --no-install-recommends \
     libgnutls28-dev libgsasl-dev libsecret-1-dev \
     python3 gnutls-bin ca-certificates strace postfix dovecot-core \
     gnome-keyring libsecret-tools dbus \
-    mutt git git-email mailutils zsh nftables iproute2 util-linux >/dev/null
+    mutt git git-email mailutils zsh nftables iproute2 util-linux clang >/dev/null
 echo "install-deps: done"

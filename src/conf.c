@@ -141,6 +141,8 @@ static int cmd_account(struct parse_state *st, char *arg, unsigned line, struct 
 static int parse_line(struct parse_state *st, char *text, unsigned line, bool from_eval,
                       struct error *err);
 
+int (*conf_eval_command)(const char *cmd, char **out, struct error *err) = command_first_line;
+
 /* "eval CMD": the line is replaced by the first line CMD prints. */
 static int cmd_eval(struct parse_state *st, const char *arg, unsigned line, bool from_eval,
                     struct error *err)
@@ -151,7 +153,7 @@ static int cmd_eval(struct parse_state *st, const char *arg, unsigned line, bool
         return line_error(err, st, line, "command 'eval' needs an argument");
     char *out;
     struct error sub;
-    if (command_first_line(arg, &out, &sub) < 0)
+    if (conf_eval_command(arg, &out, &sub) < 0)
         return line_error(err, st, line, sub.msg);
     int r = parse_line(st, out, line, true, err);
     secure_free(out); /* it may well have been a password line */

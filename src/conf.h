@@ -31,6 +31,10 @@ int conf_read_stream(struct config *cfg, FILE *f, const char *display, bool user
  * 'or_new', the first (where a new one goes), or NULL. */
 char *conf_user_path(const char *given, bool or_new);
 
+/* How 'eval' runs its command (command_first_line); the fuzzer puts a
+ * harmless stand-in here so that no input it makes runs a program. */
+extern int (*conf_eval_command)(const char *cmd, char **out, struct error *err);
+
 struct account *conf_find(const struct config *cfg, const char *name);
 /* The first account whose 'from' matches 'address' (msmtp's rules: exact,
  * a shell wildcard pattern, or the address without a +detail suffix). */

@@ -48,28 +48,27 @@ static int by_preference(const void *a, const void *b)
     return x->weight > y->weight ? -1 : x->weight < y->weight ? 1 : 0;
 }
 
-/* The answer section of a reply, the records of 'type' in it. */
-static int parse_reply(const unsigned char *msg, int len, enum dns_type type,
-                       struct dns_record **out, size_t *n)
+int dns_parse_reply(const unsigned char *msg, int len, enum dns_type type,
+                    struct dns_record **out, size_t *n)
 {
-    const unsigned char *end = msg + len, *p = msg + 12;
     if (len < 12)
         return -1;
+    const unsigned char *end = msg + len, *p = msg + 12;
     unsigned questions = get16(msg + 4), answers = get16(msg + 6);
     for (unsigned i = 0; i < questions; i++) {
         int skip = dn_skipname(p, end);
-        if (skip < 0 || p + skip + 4 > end)
+        if (skip < 0 || end - p < skip + 4)
             return -1;
         p += skip + 4;
     }
     for (unsigned i = 0; i < answers; i++) {
         int skip = dn_skipname(p, end);
-        if (skip < 0 || p + skip + 10 > end)
+        if (skip < 0 || end - p < skip + 10)
             return -1;
         p += skip;
         unsigned rtype = get16(p), rdlen = get16(p + 8);
         p += 10;
-        if (p + rdlen > end)
+        if ((size_t)(end - p) < rdlen)
             return -1;
         if (rtype == (unsigned)type) {
             *out = xrealloc(*out, (*n + 1) * sizeof **out);
@@ -79,7 +78,8 @@ static int parse_reply(const unsigned char *msg, int len, enum dns_type type,
         }
         p += rdlen;
     }
-    qsort(*out, *n, sizeof **out, by_preference);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, by_preference);
     return 0;
 }
 
@@ -105,7 +105,7 @@ int dns_lookup(const char *name, enum dns_type type, struct dns_record **out, si
         return err_set(err, ERR_TEMPORARY, "DNS: cannot look up the %s records of %s (%s)", what,
                        name, h == TRY_AGAIN ? "no answer from the name server" : hstrerror(h));
     }
-    if (parse_reply(answer, len, type, out, n) < 0) {
+    if (dns_parse_reply(answer, len, type, out, n) < 0) {
         free(*out);
         *out = NULL;
         *n = 0;

@@ -24,4 +24,9 @@ enum dns_type { DNS_SRV = 33, DNS_MX = 15 };
 int dns_lookup(const char *name, enum dns_type type, struct dns_record **out, size_t *n,
                struct error *err);
 
+/* The records of 'type' in the answer section of a DNS reply, best first;
+ * -1 when the reply is malformed (*out may then hold some: free it). */
+int dns_parse_reply(const unsigned char *msg, int len, enum dns_type type,
+                    struct dns_record **out, size_t *n);
+
 #endif

@@ -14,6 +14,8 @@ void err_clear(struct error *e)
 }
 
 static void err_vset(struct error *e, enum err_class cls, const char *fmt, va_list ap)
+    PRINTF_LIKE(3, 0);
+static void err_vset(struct error *e, enum err_class cls, const char *fmt, va_list ap)
 {
     char raw[ERR_TEXT_MAX];
     err_clear(e);

@@ -9,6 +9,7 @@
 
 bool debug_enabled = false;
 
+static void vmsg(const char *prefix, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
 static void vmsg(const char *prefix, const char *fmt, va_list ap)
 {
     char buf[2048];

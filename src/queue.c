@@ -311,11 +311,11 @@ static int read_envelope(struct queue_entry *e, struct error *err)
             add_rcpt(&e->env, v);
         else if (strcmp(line, "queued") == 0 && v)
             e->queued = strtoll(v, NULL, 10);
-        else if (strcmp(line, "notify") == 0 && v)
+        else if (strcmp(line, "notify") == 0 && v && !e->env.dsn_notify)
             e->env.dsn_notify = xstrdup(v);
-        else if (strcmp(line, "ret") == 0 && v)
+        else if (strcmp(line, "ret") == 0 && v && !e->env.dsn_return)
             e->env.dsn_return = xstrdup(v);
-        else if (strcmp(line, "envid") == 0 && v)
+        else if (strcmp(line, "envid") == 0 && v && !e->env.envid)
             e->env.envid = xstrdup(v);
         else if (strcmp(line, "8bit") == 0)
             e->has_8bit = true;

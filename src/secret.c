@@ -18,6 +18,7 @@
 
 #include "command.h"
 #include "log.h"
+#include "netrc.h"
 #include "util.h"
 
 /* ---- the keyring ------------------------------------------------------------ */
@@ -189,19 +190,6 @@ int secret_keyring_forget(const struct secret_query *q, struct error *err)
 
 /* ---- ~/.netrc ------------------------------------------------------------------ */
 
-/* The next whitespace-separated token of 'p', or NULL. */
-static char *next_token(char **p)
-{
-    char *s = *p + strspn(*p, " \t\r\n");
-    if (!*s)
-        return NULL;
-    char *end = s + strcspn(s, " \t\r\n");
-    if (*end)
-        *end++ = '\0';
-    *p = end;
-    return s;
-}
-
 static int netrc_lookup(const struct secret_query *q, char **out)
 {
     char *path = getenv("NETRC") ? xstrdup(getenv("NETRC")) : xasprintf("%s/.netrc", home_dir());
@@ -221,43 +209,12 @@ static int netrc_lookup(const struct secret_query *q, char **out)
         sb_free(&sb);
         return 0;
     }
-    /* Entries: "machine NAME" or "default", then login/password/account
-     * pairs; "macdef" bodies run to a blank line and are skipped. */
-    char *p = sb.data, *tok;
-    bool in_match = false, matched_default = false;
-    const char *login = NULL, *found = NULL, *fallback = NULL;
-    while ((tok = next_token(&p))) {
-        if (strcmp(tok, "machine") == 0 || strcmp(tok, "default") == 0) {
-            char *name = strcmp(tok, "machine") == 0 ? next_token(&p) : NULL;
-            in_match = name ? strcmp(name, q->host) == 0 : true;
-            matched_default = !name;
-            login = NULL;
-        } else if (strcmp(tok, "login") == 0) {
-            login = next_token(&p);
-        } else if (strcmp(tok, "password") == 0) {
-            char *pw = next_token(&p);
-            bool user_ok = !login || !q->user || strcmp(login, q->user) == 0;
-            if (pw && in_match && user_ok) {
-                if (!matched_default && !found)
-                    found = pw;
-                else if (matched_default && !fallback)
-                    fallback = pw;
-            }
-        } else if (strcmp(tok, "account") == 0) {
-            next_token(&p);
-        } else if (strcmp(tok, "macdef") == 0) {
-            char *end = strstr(p, "\n\n");
-            p = end ? end + 2 : p + strlen(p);
-        }
-    }
-    const char *pw = found ? found : fallback;
-    if (pw) {
-        *out = xstrdup(pw);
+    *out = netrc_password(sb.data, sb.len, q->host, q->user);
+    if (*out)
         debug_note("password for %s@%s taken from ~/.netrc", q->user, q->host);
-    }
     secure_wipe(sb.data, sb.len);
     sb_free(&sb);
-    return pw ? 1 : 0;
+    return *out ? 1 : 0;
 }
 
 /* ---- the terminal ----------------------------------------------------------------- */
