@@ -257,7 +257,13 @@ static int parse_short(struct cli *o, struct argv_cursor *c, struct error *err)
             case 'X': add_setting(o, opt, "logfile", v); break;
             case 'N': add_setting(o, opt, "dsn_notify", v); break;
             case 'R': add_setting(o, opt, "dsn_return", v); break;
-            case 'V': o->envid = v; break;
+            case 'V':
+                /* RFC 3461: printable US-ASCII (xtext-encoded on the wire) */
+                for (const char *q = v; *q; q++)
+                    if (*q < 0x20 || *q > 0x7e)
+                        return usage_error(err, "-V: the envelope id must be printable ASCII");
+                o->envid = v;
+                break;
             default: break;
             }
             return 0;

@@ -270,6 +270,16 @@ int conf_read_stream(struct config *cfg, FILE *f, const char *display, bool user
             r = line_error(err, &st, line, "the line contains a NUL byte");
             break;
         }
+        /* A CR or another control byte inside a value could end up in the
+         * SMTP dialogue (from, domain, user...): no command takes one. */
+        for (const char *q = text; *q; q++) {
+            if ((unsigned char)*q < 0x20 && *q != '\t') {
+                r = line_error(err, &st, line, "the line contains a control character");
+                break;
+            }
+        }
+        if (r)
+            break;
         char *start = text;
         if (line == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0)
             start += 3; /* a byte order mark left by some editors */

@@ -46,9 +46,18 @@ static int ensure_dir(const char *path, struct error *err)
 {
     if (mkdir(path, 0700) < 0 && errno != EEXIST)
         return err_errno(err, ERR_IO, errno, "cannot create the queue directory %s", path);
+    /* Another user who owns it, or may write in it, could read queued mail
+     * or swap entries: a queue_dir in a shared place must be refused. */
     struct stat st;
     if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode))
         return err_set(err, ERR_IO, "the queue directory %s is not a directory", path);
+    if (st.st_uid != geteuid())
+        return err_set(err, ERR_IO, "refusing the queue directory %s: it belongs to another user",
+                       path);
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return err_set(err, ERR_IO, "refusing the queue directory %s: other users can write in "
+                                    "it (mode %04o); run: chmod 700 %s",
+                       path, (unsigned)(st.st_mode & 07777), path);
     return 0;
 }
 

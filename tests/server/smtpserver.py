@@ -46,7 +46,10 @@ The script (JSON) may set:
          "reply": "451 4.3.0 Try later"     send this instead of the normal reply
          "raw": "bytes\\r\\n"                send exactly these bytes instead
          "action": "close" | "reset" | "stall" | "stall_noread",
-         "handshake": true   (STARTTLS: start TLS even after a fault reply)}
+         "handshake": true   (STARTTLS: start TLS even after a fault reply),
+         "flood": "text", "flood_bytes": N, "tail": "text"
+                             (after reply/raw: the text repeated to N bytes,
+                              or without end when N is 0, then the tail)}
     STEP is one of CONNECT (before the greeting), EHLO, HELO, STARTTLS,
     HANDSHAKE (instead of the server's side of the TLS handshake: "raw"
     is sent in plaintext, "stall" reads the ClientHello and never answers),
@@ -234,6 +237,8 @@ class Session(socketserver.BaseRequestHandler):
         elif "raw" in rule:
             self.log("S(raw): " + repr(rule["raw"]))
             self.send_raw(rule["raw"].encode("latin-1"))
+        if "flood" in rule:
+            self.flood(rule)
         if action == "close":
             self.log("-- closed by fault at %s" % step)
             raise Closed()
@@ -251,6 +256,21 @@ class Session(socketserver.BaseRequestHandler):
             self.log("-- stalled (not reading) at %s" % step)
             while True:
                 time.sleep(3600)
+
+    def flood(self, rule):
+        """Send rule["flood"] over and over: rule["flood_bytes"] bytes of
+        it, or without end (until the client goes away) when that is 0;
+        then rule["tail"]."""
+        unit = rule["flood"].encode("latin-1")
+        block = unit * max(1, 65536 // len(unit))
+        total = rule.get("flood_bytes", 0)
+        self.log("-- flooding %s bytes of %r" % (total or "endless", rule["flood"][:20]))
+        sent = 0
+        while total == 0 or sent < total:
+            chunk = block if total == 0 else block[:total - sent]
+            self.send_raw(chunk)
+            sent += len(chunk)
+        self.send_raw(rule.get("tail", "").encode("latin-1"))
 
     # ---- the dialogue ---------------------------------------------------
     # ---- TLS ------------------------------------------------------------
