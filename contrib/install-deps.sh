@@ -7,7 +7,8 @@
 #           dbus-run-session (keyring tests), Postfix + Dovecot (interop),
 #           mutt, git send-email and GNU Mailutils (real clients calling
 #           outpost as sendmail), zsh (checks the zsh completion), clang
-#           (libFuzzer, for make fuzz)
+#           (libFuzzer, for make fuzz); Exim and OpenSMTPD unpacked into
+#           /opt/outpost-interop (interop tests)
 set -e
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
@@ -17,4 +18,16 @@ apt-get install -y -qq --no-install-recommends \
     python3 gnutls-bin ca-certificates strace postfix dovecot-core \
     gnome-keyring libsecret-tools dbus \
     mutt git git-email mailutils zsh nftables iproute2 util-linux clang >/dev/null
+# Exim and OpenSMTPD for the interop tests: as packages they conflict with
+# Postfix (all three are the MTA), so they are unpacked, not installed;
+# their libraries are installed as usual.
+apt-get install -y -qq --no-install-recommends libgnutls-dane0 libidn12 libnsl2 libpcre2-8-0 \
+    libdb5.3 libevent-2.1-7 libssl3 >/dev/null
+if [ ! -x /opt/outpost-interop/usr/sbin/exim4 ]; then
+    d=$(mktemp -d)
+    chown _apt "$d" 2>/dev/null # apt-get download fetches as _apt
+    (cd "$d" && apt-get download -qq exim4-daemon-light opensmtpd >/dev/null &&
+        for deb in *.deb; do dpkg -x "$deb" /opt/outpost-interop; done)
+    rm -rf "$d"
+fi
 echo "install-deps: done"

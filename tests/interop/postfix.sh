@@ -5,6 +5,7 @@
 # for byte in the Maildir it was delivered to.
 . "$srcdir/tests/lib.sh"
 . "$srcdir/tests/interop/mta.sh"
+. "$srcdir/tests/interop/message.sh"
 need_mta
 
 PKI="$T/pki"
@@ -13,20 +14,7 @@ chmod 755 "$PKI"
 chmod 644 "$PKI"/*.pem
 start_mta "$PKI"
 
-# A message with what usually goes wrong: leading dots, a lone dot, 8-bit
-# text, a long line, and no newline at the end.
-{
-    printf 'From: Sender <sender@example.com>\nTo: rcpt@example.test\n'
-    printf 'Subject: interop\nDate: Sun, 22 Nov 2026 10:00:00 +0000\n'
-    printf 'Message-ID: <interop-%s@example.com>\nMIME-Version: 1.0\n' "$$"
-    printf 'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'
-    printf '.leading dot\n..two dots\n.\nafter a lone dot\ncaf\303\251\n'
-    head -c 900 /dev/zero | tr '\0' x
-    printf '\nlast line without newline'
-} >"$T/msg"
-# What a Maildir holds: the message with LF line ends, and a newline added
-# at the end (SMTP cannot carry a message that does not end in one).
-{ cat "$T/msg"; echo; } >"$T/expected"
+make_interop_message
 
 account() { # account NAME PORT STARTTLS(on|off)
     printf 'account %s\nhost localhost\nport %s\nfrom sender@example.com\ntimeout 20\n' "$1" "$2"
@@ -39,21 +27,6 @@ account() { # account NAME PORT STARTTLS(on|off)
     printf 'account default : submission\n'
 } >"$HOME/.outpostrc"
 chmod 600 "$HOME/.outpostrc"
-
-# delivered_as_sent FILE: FILE ends with exactly the expected message, and
-# what comes before it is only Postfix's trace headers.
-delivered_as_sent() {
-    local size
-    size=$(stat -c %s "$T/expected")
-    if ! tail -c "$size" "$1" | cmp -s - "$T/expected"; then
-        echo "#   the delivered message differs from what was sent:"
-        diff <(tail -c "$size" "$1") "$T/expected" | head -10 | sed 's/^/#   /'
-        return 1
-    fi
-    head -c "-$size" "$1" | grep -vE '^(Return-Path|Delivered-To|X-Original-To|Received):|^[[:space:]]' |
-        sed 's/^/#   unexpected: /' | grep . && return 1
-    return 0
-}
 
 run_outpost -a submission -oi rcpt@example.test <"$T/msg"
 is "$RC" 0 "Postfix submission port, STARTTLS: accepted"

@@ -1,0 +1,160 @@
+#!/bin/bash
+# Against a real Exim 4 on loopback: a submission port (STARTTLS) and an
+# smtps port (implicit TLS), AUTH PLAIN and LOGIN through Exim's plaintext
+# authenticator, offered only under TLS; every server x port x mechanism
+# row delivers the message byte for byte into a Maildir.
+#
+# Exim conflicts with Postfix as a Debian package, so contrib/install-deps.sh
+# unpacks exim4-daemon-light into /opt/outpost-interop instead of installing
+# it ($EXIM names another binary). The script runs in a private mount
+# namespace where /etc/passwd has the Debian-exim user the binary expects
+# (mapped to nobody), so nothing on the machine is changed.
+if [ -z "${OUTPOST_TEST_MNTNS:-}" ]; then
+    if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+        OUTPOST_TEST_MNTNS=1 exec unshare -m bash "$0" "$@"
+    fi
+    echo "1..0 # SKIP needs root and unshare for a private mount namespace"
+    exit 0
+fi
+. "$srcdir/tests/lib.sh"
+. "$srcdir/tests/interop/message.sh"
+
+EXIM=${EXIM:-}
+for e in /usr/sbin/exim4 /opt/outpost-interop/usr/sbin/exim4; do
+    [ -z "$EXIM" ] && [ -x "$e" ] && EXIM=$e
+done
+[ -n "$EXIM" ] || skip_all "exim4 not found (contrib/install-deps.sh unpacks it into /opt/outpost-interop)"
+command -v certtool >/dev/null || skip_all "certtool (gnutls-bin) is not installed"
+
+# The Debian build looks up Debian-exim when it starts.
+if ! getent passwd Debian-exim >/dev/null; then
+    { cat /etc/passwd; echo 'Debian-exim:x:65534:65534::/nonexistent:/usr/sbin/nologin'; } >"$T/passwd"
+    { cat /etc/group; echo 'Debian-exim:x:65534:'; } >"$T/group"
+    mount --bind "$T/passwd" /etc/passwd && mount --bind "$T/group" /etc/group ||
+        skip_all "cannot mount a private /etc/passwd"
+fi
+EXIM_USER=$(id -un Debian-exim)
+
+PKI="$T/pki"
+sh "$srcdir/tests/tools/mkcerts.sh" "$PKI" || skip_all "could not make test certificates"
+chmod 755 "$T" "$PKI"
+chmod 644 "$PKI"/*.pem
+E="$T/exim"
+mkdir -p "$E/spool" "$E/log" "$E/mail"
+chown -R "$EXIM_USER" "$E"
+free_port() {
+    "$TEST_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+SUBMISSION_PORT=$(free_port)
+SMTPS_PORT=$(free_port)
+USER_NAME=joe@example.com
+PASSWORD='exim s3cret'
+cat >"$E/exim.conf" <<CONF
+exim_path = $EXIM
+exim_user = $EXIM_USER
+exim_group = $(id -gn "$EXIM_USER")
+never_users =
+keep_environment =
+spool_directory = $E/spool
+log_file_path = $E/log/%slog
+pid_file_path = $E/exim.pid
+primary_hostname = exim.test
+qualify_domain = exim.test
+local_interfaces = <; 127.0.0.1
+daemon_smtp_ports = $SUBMISSION_PORT : $SMTPS_PORT
+tls_on_connect_ports = $SMTPS_PORT
+tls_advertise_hosts = *
+tls_certificate = $PKI/server.pem
+tls_privatekey = $PKI/key.pem
+auth_advertise_hosts = \${if eq{\$tls_in_cipher}{}{}{*}}
+host_lookup =
+log_selector = +incoming_interface
+rfc1413_hosts =
+acl_smtp_rcpt = acl_check_rcpt
+begin acl
+acl_check_rcpt:
+  accept authenticated = *
+  deny message = authentication required
+begin routers
+everything:
+  driver = accept
+  transport = maildir
+begin transports
+maildir:
+  driver = appendfile
+  directory = $E/mail
+  maildir_format
+  user = $EXIM_USER
+  delivery_date_add = false
+  envelope_to_add = false
+  return_path_add = false
+begin authenticators
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = \${if and{{eq{\$auth2}{$USER_NAME}}{eq{\$auth3}{$PASSWORD}}}}
+  server_set_id = \$auth2
+login:
+  driver = plaintext
+  public_name = LOGIN
+  server_prompts = Username:: : Password::
+  server_condition = \${if and{{eq{\$auth1}{$USER_NAME}}{eq{\$auth2}{$PASSWORD}}}}
+  server_set_id = \$auth1
+CONF
+"$EXIM" -C "$E/exim.conf" -bV >"$E/version" 2>&1 || { diag "$E/version"; skip_all "this exim cannot run here"; }
+echo "# $(head -1 "$E/version")"
+stop_exim() { [ -s "$E/exim.pid" ] && kill "$(head -1 "$E/exim.pid")" 2>/dev/null; }
+at_exit stop_exim
+"$EXIM" -C "$E/exim.conf" -bd </dev/null >/dev/null 2>&1
+for i in $(seq 1 100); do [ -s "$E/exim.pid" ] && break; sleep 0.05; done
+[ -s "$E/exim.pid" ] || { diag "$E"/log/*; echo "Bail out! exim did not start"; exit 1; }
+
+make_interop_message
+mails() { find "$E/mail/new" -type f 2>/dev/null | sort; }
+wait_for_mail() { # wait_for_mail N
+    local i
+    for i in $(seq 1 100); do [ "$(mails | wc -l)" -ge "$1" ] && return 0; sleep 0.1; done
+    return 1
+}
+config() { # config PORT STARTTLS(on|off) MECHANISM [PASSWORD]
+    write_config "$HOME/.outpostrc" "account default" "host localhost" "port $1" \
+        "from sender@example.com" "timeout 20" "tls on" "tls_starttls $2" \
+        "tls_trust_file $PKI/ca.pem" "auth $3" "user $USER_NAME" "password ${4:-$PASSWORD}"
+}
+
+# ---- the matrix: port x mechanism ---------------------------------------------------
+n=0
+for row in "$SUBMISSION_PORT on plain" "$SUBMISSION_PORT on login" \
+    "$SMTPS_PORT off plain" "$SMTPS_PORT off login"; do
+    set -- $row
+    what="Exim, port $1 ($([ "$2" = on ] && echo STARTTLS || echo implicit TLS)), AUTH ${3^^}"
+    config "$1" "$2" "$3"
+    run_outpost -oi rcpt@example.test <"$T/msg"
+    is "$RC" 0 "$what: accepted"
+    [ "$RC" -eq 0 ] || diag "$ERR"
+    n=$((n + 1))
+    if wait_for_mail "$n"; then
+        check "$what: delivered byte for byte" delivered_as_sent "$(mails | sed -n "${n}p")"
+    else
+        ok 1 "$what: delivered byte for byte (nothing arrived)"
+        diag "$E/log/mainlog" | tail -5
+    fi
+    check "$what: Exim logged this port, TLS and the login with ${3^^}" \
+        grep -q "I=\[127.0.0.1\]:$1 P=esmtpsa X=TLS.* A=$3:$USER_NAME " "$E/log/mainlog"
+done
+grep -c ' <= ' "$E/log/mainlog" | sed 's/^/# messages Exim accepted: /'
+
+# ---- refusals -------------------------------------------------------------------------
+config "$SUBMISSION_PORT" on plain "wrong password"
+run_outpost -oi rcpt@example.test <"$T/msg"
+is "$RC" 77 "Exim, wrong password: exit 77"
+check "Exim, wrong password: Exim's words" said "535 Incorrect authentication data"
+write_config "$HOME/.outpostrc" "account default" "host localhost" "port $SUBMISSION_PORT" \
+    "from sender@example.com" "timeout 20" "tls off" "auth plain" "user $USER_NAME" "password $PASSWORD"
+run_outpost -oi rcpt@example.test <"$T/msg"
+check "Exim without TLS: AUTH is not offered, so no password is sent (exit $RC)" test "$RC" -ne 0
+check "Exim without TLS: says the server offers no authentication" said "does not offer authentication"
+is "$(mails | wc -l)" 4 "nothing more was delivered"
+
+done_testing
