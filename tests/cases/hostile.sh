@@ -32,28 +32,25 @@ echo "# peak RSS of a normal delivery: $BASE KiB"
 bounded() { test "$KIB" -lt $((BASE + 4096)); }
 
 # ---- replies ---------------------------------------------------------------------
-serve tenmeg '{"faults": [{"at": "MAIL", "raw": "250 ", "flood": "a", "flood_bytes": 10485760, "tail": "\r\n", "action": "stall"}]}'
-start=$(now)
-measured -oi x@example.org
-ms=$(elapsed_ms "$start" "$(now)")
-is "$RC" 76 "a 10 MB reply line: exit 76"
-check "a 10 MB reply line: says the line is too long" said "longer than 4096 bytes"
-check "a 10 MB reply line: memory stays bounded ($KIB KiB, normal $BASE KiB)" bounded
-check "a 10 MB reply line: gives up at once, not after the timeout ($ms ms)" test "$ms" -lt 2500
-
-serve endless '{"faults": [{"at": "EHLO", "raw": "250-outpost-test\r\n", "flood": "250-AUTH PLAIN LOGIN\r\n", "flood_bytes": 0}]}'
-start=$(now)
-measured -oi x@example.org
-ms=$(elapsed_ms "$start" "$(now)")
-is "$RC" 76 "an endless multi-line reply: exit 76"
-check "an endless multi-line reply: says so" said "more than 1000 lines"
-check "an endless multi-line reply: memory stays bounded ($KIB KiB)" bounded
-check "an endless multi-line reply: gives up at once ($ms ms)" test "$ms" -lt 2500
-
-serve endlessline '{"faults": [{"at": "CONNECT", "raw": "220 ", "flood": "x", "flood_bytes": 0}]}'
-measured -oi x@example.org
-is "$RC" 76 "an endless greeting line: exit 76"
-check "an endless greeting line: memory stays bounded ($KIB KiB)" bounded
+# flooded DESCRIPTION WORDS FAULT_RULE: a reply that is too much gives exit 76
+# with WORDS on stderr, at once (not after the 3 s timeout), in bounded memory
+flooded() {
+    serve "flood$TAP_N" "{\"faults\": [$3]}"
+    local start ms
+    start=$(now)
+    measured -oi x@example.org
+    ms=$(elapsed_ms "$start" "$(now)")
+    is "$RC" 76 "$1: exit 76"
+    check "$1: says so ('$2')" said "$2"
+    check "$1: memory stays bounded ($KIB KiB, normal $BASE KiB)" bounded
+    check "$1: gives up at once, not after the timeout ($ms ms)" test "$ms" -lt 2500
+}
+flooded "a 10 MB reply line" "longer than 4096 bytes" \
+    '{"at": "MAIL", "raw": "250 ", "flood": "a", "flood_bytes": 10485760, "tail": "\r\n", "action": "stall"}'
+flooded "an endless multi-line reply" "more than 1000 lines" \
+    '{"at": "EHLO", "raw": "250-outpost-test\r\n", "flood": "250-AUTH PLAIN LOGIN\r\n", "flood_bytes": 0}'
+flooded "an endless greeting line" "longer than 4096 bytes" \
+    '{"at": "CONNECT", "raw": "220 ", "flood": "x", "flood_bytes": 0}'
 
 serve nul '{"faults": [{"at": "MAIL", "raw": "550 5.7.1 denied\u0000MAIL FROM:<evil@example.org>\r\n"}]}'
 measured -oi x@example.org
