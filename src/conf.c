@@ -163,6 +163,14 @@ static int cmd_eval(struct parse_state *st, const char *arg, unsigned line, bool
 static int parse_line(struct parse_state *st, char *text, unsigned line, bool from_eval,
                       struct error *err)
 {
+    /* A CR or another control byte inside a value could end up in the SMTP
+     * dialogue (from, domain, user...): no command takes one. This holds
+     * for what an 'eval' printed too. */
+    for (const char *q = text; *q; q++)
+        if ((unsigned char)*q < 0x20 && *q != '\t')
+            return line_error(err, st, line, from_eval ? "the output of 'eval' contains a "
+                                                         "control character"
+                                                       : "the line contains a control character");
     while (is_blank(*text))
         text++;
     if (*text == '\0' || *text == '#')
@@ -270,16 +278,6 @@ int conf_read_stream(struct config *cfg, FILE *f, const char *display, bool user
             r = line_error(err, &st, line, "the line contains a NUL byte");
             break;
         }
-        /* A CR or another control byte inside a value could end up in the
-         * SMTP dialogue (from, domain, user...): no command takes one. */
-        for (const char *q = text; *q; q++) {
-            if ((unsigned char)*q < 0x20 && *q != '\t') {
-                r = line_error(err, &st, line, "the line contains a control character");
-                break;
-            }
-        }
-        if (r)
-            break;
         char *start = text;
         if (line == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0)
             start += 3; /* a byte order mark left by some editors */

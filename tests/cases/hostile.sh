@@ -116,6 +116,11 @@ run_outpost -oi x@example.org <"$T/msg"
 refused "CR inside 'from' in the configuration" "78"
 check "CR inside 'from': the file and line are named" said ".outpostrc:5"
 
+inject_config "eval printf 'from sender@example.com\\r$EVIL'"
+run_outpost -oi x@example.org <"$T/msg"
+refused "CR inside what an 'eval' printed" "78"
+check "CR from 'eval': the file and line are named" said ".outpostrc:5: the output of 'eval' contains a control character"
+
 inject_config "from sender@example.com" "domain client.example${CR}${EVIL}"
 run_outpost -oi x@example.org <"$T/msg"
 refused "CR inside 'domain'" "78"
