@@ -132,6 +132,12 @@ stop_server() {
     unset "SERVER_PIDS[$last]"
 }
 
+# free_port: print a loopback port that nothing listens on right now (for a
+# real server the test starts itself)
+free_port() {
+    "$TEST_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # closed_port: a loopback port where connections are refused, reserved for
 # the whole script (bound, never listening), so no server started later can
 # be given it.

@@ -92,8 +92,8 @@ check "larger than SIZE: refused before MAIL" bash -c "! grep -q '^C: MAIL' '$DI
 check "larger than SIZE: says so" said "larger than the server accepts (10 bytes)"
 
 # ---- the network -------------------------------------------------------------
-free_port=$("$TEST_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-run_outpost --host=127.0.0.1 --port="$free_port" --from=s@example.com -oi x@example.org <"$T/msg"
+unused=$(free_port)
+run_outpost --host=127.0.0.1 --port="$unused" --from=s@example.com -oi x@example.org <"$T/msg"
 is "$RC" 75 "connection refused: exit 75"
 check "connection refused: says so" said "Connection refused"
 check "connection refused: one line" one_line

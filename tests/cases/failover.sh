@@ -5,7 +5,6 @@
 . "$srcdir/tests/lib.sh"
 
 export XDG_STATE_HOME="$T/state"
-free_port() { "$TEST_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 sessions() { ls "$1"/session-*.log 2>/dev/null | wc -l; }
 stored() { ls "$1"/msg-*.eml 2>/dev/null | wc -l; }
 

@@ -22,10 +22,6 @@ need_mta() {
         skip_all "the postfix/dovecot system users are missing"
 }
 
-free_port() {
-    "$TEST_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 MTA_PIDFILES=()
 stop_mta() {
     local f pid
