@@ -9,15 +9,9 @@
 # it ($EXIM names another binary). The script runs in a private mount
 # namespace where /etc/passwd has the Debian-exim user the binary expects
 # (mapped to nobody), so nothing on the machine is changed.
-if [ -z "${OUTPOST_TEST_MNTNS:-}" ]; then
-    if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
-        OUTPOST_TEST_MNTNS=1 exec unshare -m bash "$0" "$@"
-    fi
-    echo "1..0 # SKIP needs root and unshare for a private mount namespace"
-    exit 0
-fi
+. "$srcdir/tests/interop/common.sh"
+private_mount_namespace "$@"
 . "$srcdir/tests/lib.sh"
-. "$srcdir/tests/interop/message.sh"
 
 EXIM=${EXIM:-}
 for e in /usr/sbin/exim4 /opt/outpost-interop/usr/sbin/exim4; do
@@ -27,12 +21,7 @@ done
 command -v certtool >/dev/null || skip_all "certtool (gnutls-bin) is not installed"
 
 # The Debian build looks up Debian-exim when it starts.
-if ! getent passwd Debian-exim >/dev/null; then
-    { cat /etc/passwd; echo 'Debian-exim:x:65534:65534::/nonexistent:/usr/sbin/nologin'; } >"$T/passwd"
-    { cat /etc/group; echo 'Debian-exim:x:65534:'; } >"$T/group"
-    mount --bind "$T/passwd" /etc/passwd && mount --bind "$T/group" /etc/group ||
-        skip_all "cannot mount a private /etc/passwd"
-fi
+add_system_users Debian-exim:65534 || skip_all "cannot mount a private /etc/passwd"
 EXIM_USER=$(id -un Debian-exim)
 
 PKI="$T/pki"
@@ -42,9 +31,6 @@ chmod 644 "$PKI"/*.pem
 E="$T/exim"
 mkdir -p "$E/spool" "$E/log" "$E/mail"
 chown -R "$EXIM_USER" "$E"
-free_port() {
-    "$TEST_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 SUBMISSION_PORT=$(free_port)
 SMTPS_PORT=$(free_port)
 USER_NAME=joe@example.com
@@ -111,17 +97,6 @@ for i in $(seq 1 100); do [ -s "$E/exim.pid" ] && break; sleep 0.05; done
 [ -s "$E/exim.pid" ] || { diag "$E"/log/*; echo "Bail out! exim did not start"; exit 1; }
 
 make_interop_message
-mails() { find "$E/mail/new" -type f 2>/dev/null | sort; }
-wait_for_mail() { # wait_for_mail N
-    local i
-    for i in $(seq 1 100); do [ "$(mails | wc -l)" -ge "$1" ] && return 0; sleep 0.1; done
-    return 1
-}
-config() { # config PORT STARTTLS(on|off) MECHANISM [PASSWORD]
-    write_config "$HOME/.outpostrc" "account default" "host localhost" "port $1" \
-        "from sender@example.com" "timeout 20" "tls on" "tls_starttls $2" \
-        "tls_trust_file $PKI/ca.pem" "auth $3" "user $USER_NAME" "password ${4:-$PASSWORD}"
-}
 
 # ---- the matrix: port x mechanism ---------------------------------------------------
 n=0
@@ -129,24 +104,16 @@ for row in "$SUBMISSION_PORT on plain" "$SUBMISSION_PORT on login" \
     "$SMTPS_PORT off plain" "$SMTPS_PORT off login"; do
     set -- $row
     what="Exim, port $1 ($([ "$2" = on ] && echo STARTTLS || echo implicit TLS)), AUTH ${3^^}"
-    config "$1" "$2" "$3"
-    run_outpost -oi rcpt@example.test <"$T/msg"
-    is "$RC" 0 "$what: accepted"
-    [ "$RC" -eq 0 ] || diag "$ERR"
+    use_account "$1" "$2" "$3" "$USER_NAME" "$PASSWORD" "$PKI/ca.pem"
     n=$((n + 1))
-    if wait_for_mail "$n"; then
-        check "$what: delivered byte for byte" delivered_as_sent "$(mails | sed -n "${n}p")"
-    else
-        ok 1 "$what: delivered byte for byte (nothing arrived)"
-        diag "$E/log/mainlog" | tail -5
-    fi
+    deliver_row "$what" "$E/mail" "$n" "$E/log/mainlog"
     check "$what: Exim logged this port, TLS and the login with ${3^^}" \
         grep -q "I=\[127.0.0.1\]:$1 P=esmtpsa X=TLS.* A=$3:$USER_NAME " "$E/log/mainlog"
 done
 grep -c ' <= ' "$E/log/mainlog" | sed 's/^/# messages Exim accepted: /'
 
 # ---- refusals -------------------------------------------------------------------------
-config "$SUBMISSION_PORT" on plain "wrong password"
+use_account "$SUBMISSION_PORT" on plain "$USER_NAME" "wrong password" "$PKI/ca.pem"
 run_outpost -oi rcpt@example.test <"$T/msg"
 is "$RC" 77 "Exim, wrong password: exit 77"
 check "Exim, wrong password: Exim's words" said "535 Incorrect authentication data"
@@ -155,6 +122,6 @@ write_config "$HOME/.outpostrc" "account default" "host localhost" "port $SUBMIS
 run_outpost -oi rcpt@example.test <"$T/msg"
 check "Exim without TLS: AUTH is not offered, so no password is sent (exit $RC)" test "$RC" -ne 0
 check "Exim without TLS: says the server offers no authentication" said "does not offer authentication"
-is "$(mails | wc -l)" 4 "nothing more was delivered"
+is "$(maildir_files "$E/mail" | wc -l)" 4 "nothing more was delivered"
 
 done_testing

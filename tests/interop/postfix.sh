@@ -5,7 +5,7 @@
 # for byte in the Maildir it was delivered to.
 . "$srcdir/tests/lib.sh"
 . "$srcdir/tests/interop/mta.sh"
-. "$srcdir/tests/interop/message.sh"
+. "$srcdir/tests/interop/common.sh"
 need_mta
 
 PKI="$T/pki"
