@@ -23,7 +23,7 @@ apt-get install -y -qq --no-install-recommends \
 # their libraries are installed as usual.
 apt-get install -y -qq --no-install-recommends libgnutls-dane0 libidn12 libnsl2 libpcre2-8-0 \
     libdb5.3 libevent-2.1-7 libssl3 >/dev/null
-if [ ! -x /opt/outpost-interop/usr/sbin/exim4 ]; then
+if [ ! -x /opt/outpost-interop/usr/sbin/exim4 ] || [ ! -x /opt/outpost-interop/usr/sbin/smtpd ]; then
     d=$(mktemp -d)
     chown _apt "$d" 2>/dev/null # apt-get download fetches as _apt
     (cd "$d" && apt-get download -qq exim4-daemon-light opensmtpd >/dev/null &&

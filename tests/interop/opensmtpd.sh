@@ -1,0 +1,122 @@
+#!/bin/bash
+# Against a real OpenSMTPD on loopback: a submission port where TLS is
+# required (STARTTLS) and an smtps port (implicit TLS), AUTH PLAIN and LOGIN
+# checked against a credentials table, delivery by OpenSMTPD's own Maildir
+# helper; every port x mechanism row arrives byte for byte. A third port
+# without TLS (where OpenSMTPD cannot offer AUTH) shows that no password
+# is sent there.
+#
+# OpenSMTPD conflicts with Postfix as a Debian package, so
+# contrib/install-deps.sh unpacks it into /opt/outpost-interop ($OPENSMTPD
+# names another binary). The script runs in a private mount namespace:
+# there the two system users the binary insists on exist, and tmpfs covers
+# its compiled-in directories (/var/spool/smtpd, /var/lib/opensmtpd/empty,
+# /run, /usr/libexec/opensmtpd for the helpers); nothing on the machine
+# changes. Debian 12's OpenSMTPD 6.8 cannot do TLS with OpenSSL 3 at all;
+# opensmtpd-keyfix.c, preloaded, bridges that one bug (see its comment).
+. "$srcdir/tests/interop/common.sh"
+private_mount_namespace "$@"
+. "$srcdir/tests/lib.sh"
+
+OPENSMTPD=${OPENSMTPD:-}
+for e in /usr/sbin/smtpd /opt/outpost-interop/usr/sbin/smtpd; do
+    [ -z "$OPENSMTPD" ] && [ -x "$e" ] && "$e" -h 2>&1 | grep -q OpenSMTPD && OPENSMTPD=$e
+done
+[ -n "$OPENSMTPD" ] || skip_all "OpenSMTPD not found (contrib/install-deps.sh unpacks it into /opt/outpost-interop)"
+HELPERS=$(dirname "$OPENSMTPD")/../libexec/opensmtpd
+[ -x "$HELPERS/mail.maildir" ] || skip_all "OpenSMTPD's helpers are not in $HELPERS"
+command -v certtool >/dev/null || skip_all "certtool (gnutls-bin) is not installed"
+echo "# $("$OPENSMTPD" -h 2>&1 | grep -m1 version)"
+
+# Built before /usr/libexec is covered (the compiler lives there too).
+${HOST_CC:-cc} -shared -fPIC -o "$T/keyfix.so" "$srcdir/tests/interop/opensmtpd-keyfix.c" -ldl ||
+    skip_all "no C compiler for opensmtpd-keyfix.c"
+
+add_system_users opensmtpd:64990 opensmtpq:64991 || skip_all "cannot mount a private /etc/passwd"
+mount_private() { # mount_private DIR: an empty tmpfs over DIR, in this namespace only
+    mount -t tmpfs -o mode=755 tmpfs "$1" || skip_all "cannot mount a tmpfs on $1"
+}
+mount_private /var/spool
+mount_private /var/lib
+mount_private /run
+mount_private /usr/libexec
+mkdir -p /var/lib/opensmtpd/empty /usr/libexec/opensmtpd
+mkdir -m 711 /var/spool/smtpd
+mount --bind "$HELPERS" /usr/libexec/opensmtpd
+
+PKI="$T/pki"
+sh "$srcdir/tests/tools/mkcerts.sh" "$PKI" || skip_all "could not make test certificates"
+chmod 755 "$T" "$PKI"
+chmod 644 "$PKI"/*.pem
+chmod 600 "$PKI/key.pem"
+O="$T/opensmtpd"
+mkdir -p "$O/mail"
+chown nobody "$O/mail"
+SUBMISSION_PORT=$(free_port)
+SMTPS_PORT=$(free_port)
+PLAIN_PORT=$(free_port)
+USER_NAME=joe@example.com
+PASSWORD='opensmtpd s3cret'
+# The credentials table holds a crypt(3) hash, as smtpctl encrypt makes.
+"$TEST_PYTHON" -W ignore -c 'import crypt, sys; print(sys.argv[1], crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_SHA512)))' \
+    "$USER_NAME" "$PASSWORD" >"$O/creds"
+echo "rcpt@example.test nobody" >"$O/recipients"
+chmod 640 "$O/creds" "$O/recipients"
+cat >"$O/smtpd.conf" <<CONF
+pki localhost cert "$PKI/server.pem"
+pki localhost key "$PKI/key.pem"
+table creds file:$O/creds
+table recipients file:$O/recipients
+listen on 127.0.0.1 port $SUBMISSION_PORT tls-require pki localhost auth <creds> hostname opensmtpd.test
+listen on 127.0.0.1 port $SMTPS_PORT smtps pki localhost auth <creds> hostname opensmtpd.test
+listen on 127.0.0.1 port $PLAIN_PORT hostname opensmtpd.test
+action "maildir" maildir "$O/mail" virtual <recipients> user nobody
+match from any auth for any action "maildir"
+CONF
+"$OPENSMTPD" -n -f "$O/smtpd.conf" >"$O/check" 2>&1 || { diag "$O/check"; echo "Bail out! OpenSMTPD refused its configuration"; exit 1; }
+LD_PRELOAD="$T/keyfix.so" "$OPENSMTPD" -d -f "$O/smtpd.conf" </dev/null >"$O/log" 2>&1 &
+SMTPD_PID=$!
+stop_opensmtpd() { kill "$SMTPD_PID" 2>/dev/null; wait "$SMTPD_PID" 2>/dev/null; }
+at_exit stop_opensmtpd
+for i in $(seq 1 100); do
+    "$TEST_PYTHON" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
+        "$SMTPS_PORT" 2>/dev/null && break
+    kill -0 "$SMTPD_PID" 2>/dev/null || break
+    sleep 0.05
+done
+kill -0 "$SMTPD_PID" 2>/dev/null || { tail -5 "$O/log" | diag; echo "Bail out! OpenSMTPD did not start"; exit 1; }
+
+make_interop_message
+count() { grep -c "$1" "$O/log"; }
+
+# ---- the matrix: port x mechanism ---------------------------------------------------
+n=0
+for row in "$SUBMISSION_PORT on plain" "$SUBMISSION_PORT on login" \
+    "$SMTPS_PORT off plain" "$SMTPS_PORT off login"; do
+    set -- $row
+    what="OpenSMTPD, port $1 ($([ "$2" = on ] && echo STARTTLS || echo implicit TLS)), AUTH ${3^^}"
+    use_account "$1" "$2" "$3" "$USER_NAME" "$PASSWORD" "$PKI/ca.pem"
+    n=$((n + 1))
+    deliver_row "$what" "$O/mail" "$n" "$O/log" -d
+    check "$what: outpost used ${3^^}" grep -q "^--> AUTH ${3^^}" "$ERR"
+    cat "$ERR" >>"$T/transcripts"
+    check "$what: OpenSMTPD logged TLS and the login (session $n)" \
+        test "$(count ' smtp tls ciphers=TLS')" -eq "$n" -a "$(count " smtp authentication user=$USER_NAME result=ok")" -eq "$n"
+done
+PASSWORD_B64=$(printf %s "$PASSWORD" | base64)
+check "the password is in none of the four debug transcripts, plain or base64" \
+    bash -c "! grep -qF -e '$PASSWORD' -e '$PASSWORD_B64' '$T/transcripts'"
+
+# ---- refusals -------------------------------------------------------------------------
+use_account "$SUBMISSION_PORT" on plain "$USER_NAME" "wrong password" "$PKI/ca.pem"
+run_outpost -oi rcpt@example.test <"$T/msg"
+is "$RC" 77 "OpenSMTPD, wrong password: exit 77"
+check "OpenSMTPD, wrong password: OpenSMTPD's words" said "535 Authentication failed"
+write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PLAIN_PORT" \
+    "from sender@example.com" "timeout 20" "tls off" "auth plain" "user $USER_NAME" "password $PASSWORD"
+run_outpost -oi rcpt@example.test <"$T/msg"
+check "OpenSMTPD without TLS: AUTH is not offered, so no password is sent (exit $RC)" test "$RC" -ne 0
+check "OpenSMTPD without TLS: says the server offers no authentication" said "does not offer authentication"
+is "$(maildir_files "$O/mail" | wc -l)" 4 "nothing more was delivered"
+
+done_testing
