@@ -138,6 +138,13 @@ free_port() {
     "$TEST_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# listening PORT...: every loopback PORT accepts a connection now
+listening() {
+    "$TEST_PYTHON" -c 'import socket, sys
+for p in sys.argv[1:]:
+    socket.create_connection(("127.0.0.1", int(p)), timeout=1).close()' "$@" 2>/dev/null
+}
+
 # closed_port: a loopback port where connections are refused, reserved for
 # the whole script (bound, never listening), so no server started later can
 # be given it.

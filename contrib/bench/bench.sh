@@ -55,8 +55,7 @@ SINK_PID=$!
 stop_sink() { kill "$SINK_PID" 2>/dev/null; wait "$SINK_PID" 2>/dev/null; }
 at_exit stop_sink
 for _ in $(seq 1 50); do
-    "$TEST_PYTHON" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
-        "$SINK_PORT" 2>/dev/null && break
+    listening "$SINK_PORT" && break
     sleep 0.1
 done
 

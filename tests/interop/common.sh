@@ -12,6 +12,14 @@
 #                        before it is only the server's trace headers
 #   use_account PORT STARTTLS(on|off) MECH USER PASSWORD CA
 #                        $HOME/.outpostrc for one port and mechanism
+#   auth_matrix SERVER STARTTLS_PORT SMTPS_PORT MAILDIR LOG LOGGED [OPTION...]
+#                        the rows port x {PLAIN, LOGIN}, each by deliver_row
+#                        (with the options); then LOGGED PORT MECH N checks
+#                        the server's own record of row N
+#   auth_refusals SERVER TLS_PORT PLAIN_PORT WORDS MAILDIR
+#                        a wrong password gives 77 and the server's WORDS;
+#                        on PLAIN_PORT (no TLS, so no AUTH offered) no
+#                        password is sent; MAILDIR got nothing more
 #   deliver_row WHAT MAILDIR N LOG [OPTION...]
 #                        send $T/msg with that account (and outpost
 #                        options); it must be accepted
@@ -98,4 +106,35 @@ deliver_row() {
         ok 1 "$what: delivered byte for byte (nothing arrived)"
         tail -5 "$log" | diag
     fi
+}
+
+# These two use the script's USER_NAME, PASSWORD and PKI (its ca.pem).
+auth_matrix() {
+    local server=$1 starttls=$2 smtps=$3 maildir=$4 log=$5 logged=$6 row what n=0
+    shift 6
+    for row in "$starttls on plain" "$starttls on login" "$smtps off plain" "$smtps off login"; do
+        set -- $row "$@"
+        what="$server, port $1 ($([ "$2" = on ] && echo STARTTLS || echo implicit TLS)), AUTH ${3^^}"
+        use_account "$1" "$2" "$3" "$USER_NAME" "$PASSWORD" "$PKI/ca.pem"
+        n=$((n + 1))
+        local port=$1 mech=$3
+        shift 3
+        deliver_row "$what" "$maildir" "$n" "$log" "$@"
+        "$logged" "$port" "$mech" "$n" "$what"
+    done
+}
+
+auth_refusals() {
+    local server=$1 tls_port=$2 plain_port=$3 words=$4 maildir=$5 before
+    before=$(maildir_files "$maildir" | wc -l)
+    use_account "$tls_port" on plain "$USER_NAME" "wrong password" "$PKI/ca.pem"
+    run_outpost -oi rcpt@example.test <"$T/msg"
+    is "$RC" 77 "$server, wrong password: exit 77"
+    check "$server, wrong password: $server's words" said "$words"
+    write_config "$HOME/.outpostrc" "account default" "host localhost" "port $plain_port" \
+        "from sender@example.com" "timeout 20" "tls off" "auth plain" "user $USER_NAME" "password $PASSWORD"
+    run_outpost -oi rcpt@example.test <"$T/msg"
+    check "$server without TLS: AUTH is not offered, so no password is sent (exit $RC)" test "$RC" -ne 0
+    check "$server without TLS: says the server offers no authentication" said "does not offer authentication"
+    is "$(maildir_files "$maildir" | wc -l)" "$before" "$server: nothing more was delivered"
 }

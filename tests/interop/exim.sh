@@ -99,29 +99,14 @@ for i in $(seq 1 100); do [ -s "$E/exim.pid" ] && break; sleep 0.05; done
 make_interop_message
 
 # ---- the matrix: port x mechanism ---------------------------------------------------
-n=0
-for row in "$SUBMISSION_PORT on plain" "$SUBMISSION_PORT on login" \
-    "$SMTPS_PORT off plain" "$SMTPS_PORT off login"; do
-    set -- $row
-    what="Exim, port $1 ($([ "$2" = on ] && echo STARTTLS || echo implicit TLS)), AUTH ${3^^}"
-    use_account "$1" "$2" "$3" "$USER_NAME" "$PASSWORD" "$PKI/ca.pem"
-    n=$((n + 1))
-    deliver_row "$what" "$E/mail" "$n" "$E/log/mainlog"
-    check "$what: Exim logged this port, TLS and the login with ${3^^}" \
-        grep -q "I=\[127.0.0.1\]:$1 P=esmtpsa X=TLS.* A=$3:$USER_NAME " "$E/log/mainlog"
-done
+exim_logged() { # PORT MECH N WHAT
+    check "$4: Exim logged this port, TLS and the login with ${2^^}" \
+        grep -q "I=\[127.0.0.1\]:$1 P=esmtpsa X=TLS.* A=$2:$USER_NAME " "$E/log/mainlog"
+}
+auth_matrix Exim "$SUBMISSION_PORT" "$SMTPS_PORT" "$E/mail" "$E/log/mainlog" exim_logged
 grep -c ' <= ' "$E/log/mainlog" | sed 's/^/# messages Exim accepted: /'
 
-# ---- refusals -------------------------------------------------------------------------
-use_account "$SUBMISSION_PORT" on plain "$USER_NAME" "wrong password" "$PKI/ca.pem"
-run_outpost -oi rcpt@example.test <"$T/msg"
-is "$RC" 77 "Exim, wrong password: exit 77"
-check "Exim, wrong password: Exim's words" said "535 Incorrect authentication data"
-write_config "$HOME/.outpostrc" "account default" "host localhost" "port $SUBMISSION_PORT" \
-    "from sender@example.com" "timeout 20" "tls off" "auth plain" "user $USER_NAME" "password $PASSWORD"
-run_outpost -oi rcpt@example.test <"$T/msg"
-check "Exim without TLS: AUTH is not offered, so no password is sent (exit $RC)" test "$RC" -ne 0
-check "Exim without TLS: says the server offers no authentication" said "does not offer authentication"
-is "$(maildir_files "$E/mail" | wc -l)" 4 "nothing more was delivered"
+# ---- refusals (Exim offers AUTH on the submission port only after STARTTLS) ------------
+auth_refusals Exim "$SUBMISSION_PORT" "$SUBMISSION_PORT" "535 Incorrect authentication data" "$E/mail"
 
 done_testing

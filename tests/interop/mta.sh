@@ -165,11 +165,7 @@ CONF
     fi
     local i
     for i in $(seq 1 100); do
-        "$TEST_PYTHON" - "$SUBMISSION_PORT" "$SMTPS_PORT" <<'PY' && [ -S "$pf/queue/private/auth" ] && return 0
-import socket, sys
-for p in sys.argv[1:]:
-    socket.create_connection(("127.0.0.1", int(p)), timeout=1).close()
-PY
+        listening "$SUBMISSION_PORT" "$SMTPS_PORT" && [ -S "$pf/queue/private/auth" ] && return 0
         sleep 0.1
     done
     echo "Bail out! Postfix or Dovecot is not listening"
