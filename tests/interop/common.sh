@@ -21,10 +21,10 @@
 #                        on PLAIN_PORT (no TLS, so no AUTH offered) no
 #                        password is sent; MAILDIR got nothing more
 #   deliver_row WHAT MAILDIR N LOG [OPTION...]
-#                        send $T/msg with that account (and outpost
-#                        options); it must be accepted
-#                        and arrive as the Nth file in MAILDIR/new, byte for
-#                        byte (LOG is shown when it does not)
+#                        send $T/msg with that account (and the outpost
+#                        options); it must be accepted and arrive as the Nth
+#                        file in MAILDIR/new, byte for byte (LOG is shown
+#                        when it does not)
 
 private_mount_namespace() {
     [ -n "${OUTPOST_TEST_MNTNS:-}" ] && return 0
