@@ -5,7 +5,8 @@
 #           its standard library), certtool (test certificates), strace
 #           (start-up cost checks), gnome-keyring, secret-tool and
 #           dbus-run-session (keyring tests), Postfix + Dovecot (interop),
-#           mutt, git send-email and GNU Mailutils (real clients calling
+#           mutt, git send-email (with Mail::Address, which Debian only
+#           recommends) and GNU Mailutils (real clients calling
 #           outpost as sendmail), zsh (checks the zsh completion), clang
 #           (libFuzzer, for make fuzz); Exim and OpenSMTPD unpacked into
 #           /opt/outpost-interop (interop tests)
@@ -17,7 +18,7 @@ apt-get install -y -qq --no-install-recommends \
     libgnutls28-dev libgsasl-dev libsecret-1-dev \
     python3 gnutls-bin ca-certificates strace postfix dovecot-core \
     gnome-keyring libsecret-tools dbus \
-    mutt git git-email mailutils zsh nftables iproute2 util-linux clang >/dev/null
+    mutt git git-email libmailtools-perl mailutils zsh nftables iproute2 util-linux clang >/dev/null
 # Exim and OpenSMTPD for the interop tests: as packages they conflict with
 # Postfix (all three are the MTA), so they are unpacked, not installed;
 # their libraries are installed as usual.
