@@ -71,7 +71,7 @@ static int p_text(struct account *a, const struct field *f, const char *arg, cha
 /* A host name or EHLO argument: it goes on the wire as one word. */
 static int p_name(struct account *a, const struct field *f, const char *arg, char **why)
 {
-    if (*arg && !is_safe_hostname(arg))
+    if (*arg && !is_hostname_text(arg))
         return invalid(why, f, arg, "a name without blanks or control characters");
     store_str(a, f, *arg ? xstrdup(arg) : NULL);
     return 0;
@@ -150,7 +150,7 @@ static int p_port(struct account *a, const struct field *f, const char *arg, cha
 /* A '#' would be msmtp's mistake of a comment after the value. */
 static bool is_host_word(const char *s)
 {
-    return is_safe_hostname(s) && s[0] != '#';
+    return is_hostname_text(s) && s[0] != '#';
 }
 
 static int p_hosts(struct account *a, const struct field *f, const char *arg, char **why)
@@ -589,7 +589,7 @@ struct account *account_new(const char *name)
     a->set_msgid_header = HDR_AUTO;
     a->remove_bcc_headers = true;
     a->connect_race_delay = 300;
-    a->queue_lifetime = 5 * 86400;
+    a->queue_lifetime = ACCOUNT_DEFAULT_QUEUE_LIFETIME;
     return a;
 }
 
@@ -716,6 +716,26 @@ int account_finish(struct account *a, struct error *err)
     free(a->ports);
     free(a->host);
     a->hosts = split_words(a->host_list ? a->host_list : "localhost", &a->nhosts);
+    /* Internationalised names are looked up, verified and sent as SNI in
+     * their ASCII form. */
+    for (size_t i = 0; i < a->nhosts; i++) {
+        char *ascii = domain_to_ascii(a->hosts[i], "host", ERR_CONFIG, err);
+        if (!ascii) {
+            err_prefix(err, "account '%s': ", a->name);
+            return -1;
+        }
+        free(a->hosts[i]);
+        a->hosts[i] = ascii;
+    }
+    if (a->tls_host_override) {
+        char *ascii = domain_to_ascii(a->tls_host_override, "tls_host_override", ERR_CONFIG, err);
+        if (!ascii) {
+            err_prefix(err, "account '%s': ", a->name);
+            return -1;
+        }
+        free(a->tls_host_override);
+        a->tls_host_override = ascii;
+    }
     a->host = xstrdup(a->hosts[0]);
     size_t n = 0;
     char **ports = a->port_list ? split_words(a->port_list, &n) : NULL;

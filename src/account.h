@@ -12,6 +12,9 @@
 #include "error.h"
 
 enum protocol { PROTO_SMTP, PROTO_LMTP };
+
+/* How long a queued message may wait, unless queue_lifetime says. */
+#define ACCOUNT_DEFAULT_QUEUE_LIFETIME (5 * 86400)
 enum header_policy { HDR_AUTO, HDR_ON, HDR_OFF };
 
 struct account {

@@ -2,6 +2,7 @@
 
 #include "address.h"
 
+#include <gnutls/gnutls.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -141,6 +142,59 @@ bool is_safe_hostname(const char *s)
     return true;
 }
 
+bool is_hostname_text(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || (unsigned char)*s == 0x7f)
+            return false;
+    return true;
+}
+
+static bool is_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
+}
+
+char *domain_to_ascii(const char *name, const char *what, enum err_class cls,
+                      struct error *err)
+{
+    if (is_ascii(name, strlen(name)))
+        return xstrdup(name);
+    gnutls_datum_t out = {NULL, 0};
+    int rc = gnutls_idna_map(name, (unsigned)strlen(name), &out, GNUTLS_IDNA_FORCE_2008);
+    if (rc < 0 || !out.data || !is_safe_hostname((const char *)out.data)) {
+        gnutls_free(out.data);
+        err_set(err, cls, "%s '%s' is not a valid internationalised domain name: %s", what,
+                name, rc < 0 ? gnutls_strerror(rc) : "its ASCII form is unusable");
+        return NULL;
+    }
+    char *ascii = xstrndup((const char *)out.data, out.size);
+    gnutls_free(out.data);
+    return ascii;
+}
+
+char *address_to_ascii(const char *addr)
+{
+    const char *at = strrchr(addr, '@');
+    size_t local = at ? (size_t)(at - addr) : strlen(addr);
+    if (!is_ascii(addr, local))
+        return NULL;
+    if (!at)
+        return xstrdup(addr);
+    struct error ignored;
+    char *domain = domain_to_ascii(at + 1, "domain", ERR_PERMANENT, &ignored);
+    if (!domain)
+        return NULL;
+    char *out = xasprintf("%.*s@%s", (int)local, addr, domain);
+    free(domain);
+    return out;
+}
+
 char *default_ehlo_domain(void)
 {
     char *h = host_name();
@@ -155,9 +209,9 @@ char *default_ehlo_domain(void)
             free(c);
         }
     }
-    if (!is_safe_hostname(h)) {
-        free(h);
-        h = xstrdup("localhost");
-    }
-    return h;
+    struct error ignored;
+    char *ascii = is_hostname_text(h) ? domain_to_ascii(h, "host name", ERR_CONFIG, &ignored)
+                                      : NULL;
+    free(h);
+    return ascii ? ascii : xstrdup("localhost");
 }

@@ -30,5 +30,21 @@ char *default_ehlo_domain(void);
 /* True when 's' can be sent as an EHLO argument or used as a host name:
  * printable ASCII without blanks. */
 bool is_safe_hostname(const char *s);
+/* The same, but an internationalised name (UTF-8) is allowed too: what a
+ * configuration may say, before domain_to_ascii. */
+bool is_hostname_text(const char *s);
+
+/* The ASCII form of a domain name: an internationalised one becomes its
+ * IDNA2008 A-labels ("bücher.example" -> "xn--bcher-kva.example", through
+ * GnuTLS's libidn2); an ASCII name is copied as it is. NULL, with an error
+ * of class 'cls' naming it as 'what', when it is not a valid name. */
+char *domain_to_ascii(const char *name, const char *what, enum err_class cls,
+                      struct error *err);
+
+/* An envelope address as it can go to a server without SMTPUTF8: an
+ * internationalised domain in A-labels. NULL (no error set) when the local
+ * part is not ASCII, which only SMTPUTF8 can carry, or the domain is not a
+ * valid name. */
+char *address_to_ascii(const char *addr);
 
 #endif

@@ -114,12 +114,15 @@ int deliver_setup_account(const struct account *a, struct account_setup *su, str
 {
     memset(su, 0, sizeof *su);
     su->account = a;
-    su->domain = a->domain ? expand_from_pattern(a->domain) : default_ehlo_domain();
-    if (!is_safe_hostname(su->domain)) {
-        err_set(err, ERR_CONFIG, "account '%s': domain '%s' cannot be used as an EHLO name",
-                a->name, su->domain);
-        free(su->domain);
-        su->domain = NULL;
+    char *domain = a->domain ? expand_from_pattern(a->domain) : default_ehlo_domain();
+    /* EHLO comes before any SMTPUTF8: its argument is always ASCII. */
+    if (is_hostname_text(domain))
+        su->domain = domain_to_ascii(domain, "domain", ERR_CONFIG, err);
+    else
+        err_set(err, ERR_CONFIG, "domain '%s' cannot be used as an EHLO name", domain);
+    free(domain);
+    if (!su->domain) {
+        err_prefix(err, "account '%s': ", a->name);
         return -1;
     }
     if (a->tls && !a->tls_certcheck && !a->tls_fingerprint)
@@ -385,6 +388,20 @@ char *deliver_queue_dir(const struct account *a)
     return a->queue_dir ? xstrdup(a->queue_dir) : queue_default_dir();
 }
 
+/* Recipients whose delivery the server confirmed leave 'env' (whose
+ * rcpts array is the caller's copy), so no later attempt sends to them
+ * again. */
+static void drop_delivered(struct envelope *env, bool *delivered)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < env->nrcpts; i++) {
+        if (!delivered[i])
+            env->rcpts[out++] = env->rcpts[i];
+        delivered[i] = false;
+    }
+    env->nrcpts = out;
+}
+
 int deliver(const struct account_chain *chain, const struct envelope *env,
             const struct spool *msg, struct delivery_outcome *out, struct error *err)
 {
@@ -395,6 +412,10 @@ int deliver(const struct account_chain *chain, const struct envelope *env,
     struct attempt at;
     attempt_init(&at, chain, &plan);
     struct session *s = xcalloc(1, sizeof *s);
+    struct envelope left = *env; /* the recipients that do not have it yet */
+    left.rcpts = xcalloc(env->nrcpts ? env->nrcpts : 1, sizeof *left.rcpts);
+    memcpy(left.rcpts, env->rcpts, env->nrcpts * sizeof *left.rcpts);
+    bool *delivered = xcalloc(env->nrcpts ? env->nrcpts : 1, sizeof *delivered);
     int r = attempt_setup(&at, err);
     while (r == 0) {
         if ((r = open_next(&at, s, err)) < 0)
@@ -407,7 +428,7 @@ int deliver(const struct account_chain *chain, const struct envelope *env,
             s->smtp.on_sent = show_sent;
             s->smtp.on_sent_ctx = &shown;
         }
-        r = smtp_send_message(&s->smtp, env, msg, report_refusal, NULL, err);
+        r = smtp_send_message(&s->smtp, &left, msg, report_refusal, NULL, delivered, err);
         progress_end(&shown);
         out->final = s->smtp.reply;
         session_close(s);
@@ -415,6 +436,7 @@ int deliver(const struct account_chain *chain, const struct envelope *env,
             remember_success(&at);
             break;
         }
+        drop_delivered(&left, delivered);
         if (!try_next(err))
             break;
         endpoint_failed(&at, at.used, err, true);
@@ -427,7 +449,11 @@ int deliver(const struct account_chain *chain, const struct envelope *env,
     if (r < 0 && a->queue && err->cls == ERR_TEMPORARY) {
         char *dir = deliver_queue_dir(a);
         struct error qerr;
-        if (queue_store(dir, a->name, env, msg, err->msg, out->queue_id, &qerr) == 0) {
+        if (!dir)
+            err_prefix(err, "could not queue the message (there is no state directory, so "
+                            "queue_dir must say where the queue is): ");
+        else if (queue_store(dir, a->name, &left, msg, a->queue_lifetime, err->msg,
+                             out->queue_id, &qerr) == 0) {
             out->queued = true;
             out->queued_because = *err;
             msg_warn("queued as %s in %s (%s); outpost -q delivers it", out->queue_id, dir,
@@ -438,6 +464,8 @@ int deliver(const struct account_chain *chain, const struct envelope *env,
         }
         free(dir);
     }
+    free(delivered);
+    free(left.rcpts);
     attempt_free(&at);
     deliver_free_plan(&plan);
     return r;
@@ -455,7 +483,7 @@ void deliver_free_chain(struct account_chain *chain)
 }
 
 struct flush_counts {
-    size_t sent, kept, failed;
+    size_t sent, kept, failed, damaged;
     size_t done;               /* entries looked at */
     struct progress progress;  /* over the entries, on a terminal */
 };
@@ -465,17 +493,27 @@ static bool is_permanent(const struct error *e)
     return e->cls == ERR_PERMANENT || e->cls == ERR_NOUSER || e->cls == ERR_MESSAGE;
 }
 
+/* How long an entry may wait: its account's queue_lifetime; for an account
+ * that is gone from the configuration, the one it was queued with. */
+static int64_t lifetime_of(const struct queue_entry *e, const struct account *a)
+{
+    if (a)
+        return a->queue_lifetime;
+    return e->lifetime > 0 ? e->lifetime : ACCOUNT_DEFAULT_QUEUE_LIFETIME;
+}
+
 /* A message that could not go this time: keep it, or give up on it when
- * the failure is permanent or it is older than queue_lifetime. */
+ * the failure is permanent or it is older than its lifetime. */
 static void entry_failed(const char *dir, struct queue_entry *e, const struct account *a,
                          const struct error *why, struct flush_counts *c)
 {
     int64_t age = (int64_t)time(NULL) - e->queued;
-    bool expired = a && age > a->queue_lifetime;
+    int64_t lifetime = lifetime_of(e, a);
+    bool expired = age > lifetime;
     struct error moved;
     if (is_permanent(why) || expired) {
-        char *reason = expired ? xasprintf("in the queue longer than queue_lifetime (%lds); "
-                                           "last error: %s", a->queue_lifetime, why->msg)
+        char *reason = expired ? xasprintf("in the queue longer than queue_lifetime (%llds); "
+                                           "last error: %s", (long long)lifetime, why->msg)
                                : xstrdup(why->msg);
         if (queue_move_to_failed(dir, e, reason, &moved) == 0) {
             msg_error("message %s could not be delivered and was moved to %s/failed: %s", e->id,
@@ -494,6 +532,59 @@ static void entry_failed(const char *dir, struct queue_entry *e, const struct ac
     }
 }
 
+/* An entry that is not what was stored goes to quarantine/: said on
+ * stderr and in the log of 'a' (its account, or the flusher's). */
+static void entry_damaged(const char *dir, const char *id, const struct account *a,
+                          const struct error *why, struct flush_counts *c)
+{
+    struct error qerr;
+    if (queue_quarantine(dir, id, why->msg, &qerr) < 0) {
+        err_print(&qerr);
+        return;
+    }
+    msg_error("%s; it was moved to %s/" QUEUE_QUARANTINE, why->msg, dir);
+    c->damaged++;
+    if (a) {
+        struct maillog_entry log = {.account = a, .err = why, .note = "moved to quarantine"};
+        maillog_write(&log);
+    }
+}
+
+/* One entry through an open session. The session may break on the way
+ * (then s->smtp.broken). */
+static void send_entry(const char *dir, struct queue_entry *e, struct session *s,
+                       struct attempt *at, const struct account_chain *chain,
+                       struct flush_counts *c, struct error *serr)
+{
+    struct spool sp;
+    queue_message(e, &sp);
+    bool *delivered = xcalloc(e->env.nrcpts ? e->env.nrcpts : 1, sizeof *delivered);
+    const struct account *used = at->plan->v[at->used].account;
+    if (smtp_send_message(&s->smtp, &e->env, &sp, report_refusal, NULL, delivered, serr) == 0) {
+        struct error rerr;
+        if (queue_remove(dir, e, &rerr) < 0)
+            err_print(&rerr);
+        struct maillog_entry log = {.account = used, .env = &e->env, .size = sp.size,
+                                    .smtp_code = s->smtp.reply.code,
+                                    .smtp_text = s->smtp.reply.text, .note = "from the queue"};
+        maillog_write(&log);
+        remember_success(at);
+        c->sent++;
+    } else {
+        /* Those that have it now are not sent it again. */
+        bool any = false;
+        for (size_t i = 0; i < e->env.nrcpts; i++) {
+            any |= delivered[i];
+            delivered[i] = !delivered[i];
+        }
+        struct error kerr;
+        if (any && queue_keep_recipients(dir, e, delivered, &kerr) < 0)
+            err_print(&kerr);
+        entry_failed(dir, e, chain->v[0], serr, c);
+    }
+    free(delivered);
+}
+
 /* Every entry of one account, through as few sessions as possible. */
 static void flush_account(const char *dir, const char *name, char **ids, size_t n,
                           account_loader load, void *ctx, struct flush_counts *c)
@@ -510,6 +601,7 @@ static void flush_account(const char *dir, const char *name, char **ids, size_t 
         if (attempt_setup(&at, &err) < 0)
             loaded = false;
     }
+    const struct account *a = loaded ? chain.v[0] : NULL;
     bool open = false;
     /* (the progress is counted in the loop's step: every path ends an entry) */
     for (size_t i = 0; i < n; i++, progress_update(&c->progress, ++c->done)) {
@@ -518,38 +610,20 @@ static void flush_account(const char *dir, const char *name, char **ids, size_t 
         int r = queue_open(dir, ids[i], &e, &oerr);
         if (r == 1)
             continue; /* another flusher has it, or it is gone */
-        if (r < 0) {
-            entry_failed(dir, &e, NULL, &oerr, c);
-            queue_close(&e);
-            continue;
-        }
-        if (!loaded) {
+        if (r == 0)
+            r = queue_verify(&e, &oerr);
+        if (r < 0 && oerr.cls == ERR_MESSAGE)
+            entry_damaged(dir, ids[i], a, &oerr, c);
+        else if (r < 0)
+            entry_failed(dir, &e, a, &oerr, c);
+        else if (!loaded)
             entry_failed(dir, &e, NULL, &err, c);
-            queue_close(&e);
-            continue;
-        }
-        if (!open && open_next(&at, s, &err) == 0)
+        else if (!open && open_next(&at, s, &err) < 0)
+            entry_failed(dir, &e, a, &err, c);
+        else {
             open = true;
-        if (!open) {
-            entry_failed(dir, &e, chain.v[0], &err, c);
-            queue_close(&e);
-            continue;
-        }
-        struct spool sp;
-        queue_message(&e, &sp);
-        struct error serr;
-        if (smtp_send_message(&s->smtp, &e.env, &sp, report_refusal, NULL, &serr) == 0) {
-            struct error rerr;
-            if (queue_remove(dir, &e, &rerr) < 0)
-                err_print(&rerr);
-            struct maillog_entry log = {.account = plan.v[at.used].account, .env = &e.env,
-                                        .size = sp.size, .smtp_code = s->smtp.reply.code,
-                                        .smtp_text = s->smtp.reply.text, .note = "from the queue"};
-            maillog_write(&log);
-            remember_success(&at);
-            c->sent++;
-        } else {
-            entry_failed(dir, &e, chain.v[0], &serr, c);
+            struct error serr;
+            send_entry(dir, &e, s, &at, &chain, c, &serr);
             if (s->smtp.broken) { /* the session is gone: the next entry reconnects */
                 session_close(s);
                 open = false;
@@ -569,13 +643,17 @@ static void flush_account(const char *dir, const char *name, char **ids, size_t 
     deliver_free_chain(&chain);
 }
 
-/* Which account each entry belongs to, read without locking. */
-static char *entry_account(const char *dir, const char *id)
+/* Which account each entry belongs to. An entry whose envelope cannot be
+ * read is quarantined here, before any session is opened. */
+static char *entry_account(const char *dir, const char *id, const struct account *flusher,
+                           struct flush_counts *c)
 {
     struct queue_entry e;
     struct error err;
     int r = queue_open(dir, id, &e, &err);
     char *name = r == 0 ? xstrdup(e.account) : NULL;
+    if (r < 0 && err.cls == ERR_MESSAGE)
+        entry_damaged(dir, id, flusher, &err, c);
     if (r != 1)
         queue_close(&e);
     return name;
@@ -588,10 +666,14 @@ int deliver_flush(const char *dir, account_loader load, void *ctx, struct error 
     size_t n;
     if (queue_list_ids(dir, &ids, &n, err) < 0)
         return -1;
+    struct flush_counts c = {0};
+    /* The flusher's own account logs what belongs to no account. */
+    struct account_chain own = {0};
+    struct error ignored;
+    const struct account *flusher = n && load(NULL, ctx, &own, &ignored) == 0 ? own.v[0] : NULL;
     char **names = xcalloc(n ? n : 1, sizeof *names);
     for (size_t i = 0; i < n; i++)
-        names[i] = entry_account(dir, ids[i]);
-    struct flush_counts c = {0};
+        names[i] = entry_account(dir, ids[i], flusher, &c);
     if (n > 0)
         progress_begin(&c.progress, "flushing the queue", false, n);
     char **group = xcalloc(n ? n : 1, sizeof *group);
@@ -617,8 +699,13 @@ int deliver_flush(const char *dir, account_loader load, void *ctx, struct error 
     free(group);
     free(names);
     queue_free_ids(ids, n);
-    if (c.sent + c.kept + c.failed > 0)
-        fprintf(stderr, "outpost: queue %s: %zu delivered, %zu kept for later, %zu failed\n",
+    deliver_free_chain(&own);
+    if (c.sent + c.kept + c.failed + c.damaged > 0)
+        fprintf(stderr, "outpost: queue %s: %zu delivered, %zu kept for later, %zu failed",
                 dir, c.sent, c.kept, c.failed);
+    if (c.damaged)
+        fprintf(stderr, ", %zu damaged (moved to %s/" QUEUE_QUARANTINE ")", c.damaged, dir);
+    if (c.sent + c.kept + c.failed + c.damaged > 0)
+        fputc('\n', stderr);
     return 0;
 }

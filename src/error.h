@@ -12,6 +12,7 @@ enum err_class {
     ERR_NONE = 0,
     ERR_USAGE,       /* bad command line                         -> 64 */
     ERR_MESSAGE,     /* the message itself is unusable           -> 65 */
+    ERR_NOINPUT,     /* there is no input to read (stdin closed) -> 66 */
     ERR_NOUSER,      /* a recipient is unknown to the server     -> 67 */
     ERR_NOHOST,      /* the server's name does not resolve       -> 68 */
     ERR_PERMANENT,   /* the server refused for good (5xx)        -> 69 */

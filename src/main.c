@@ -202,6 +202,35 @@ static void free_envelope(struct envelope *env)
     memset(env, 0, sizeof *env);
 }
 
+/* One recipient operand. Like sendmail's and Postfix's, it is an RFC 5322
+ * address list: cron passes MAILTO=a@x,b@y as one argument, and people
+ * write "Name <a@x>" or "a@x (comment)". The parser is -t's. */
+static int add_operand(struct addr_list *l, const char *arg, struct error *err)
+{
+    for (const char *p = arg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return err_set(err, ERR_USAGE, "recipient '%s' contains a control character (%s)",
+                           arg, *p == '\r' || *p == '\n' ? "a line break" : "not allowed");
+    struct addr_list one = {0};
+    const char *why = NULL;
+    size_t at = 0;
+    int r = 0;
+    if (addrlist_parse(arg, strlen(arg), &one, &why, &at) < 0)
+        r = err_set(err, ERR_USAGE, "recipient '%s' is not an address or a list of them: %s "
+                                    "(at '%s')", arg, why ? why : "unreadable text", arg + at);
+    else if (one.n == 0)
+        r = err_set(err, ERR_USAGE, "recipient '%s' holds no address", arg);
+    for (size_t i = 0; i < one.n && r == 0; i++) {
+        char *addr = address_envelope(one.v[i], false, "recipient", ERR_USAGE, err);
+        if (addr)
+            addrlist_add_unique(l, addr);
+        else
+            r = -1;
+    }
+    addrlist_free(&one);
+    return r;
+}
+
 /* Recipients: the operands, plus the headers' with -t; local names through
  * the aliases file; each checked before it can reach an SMTP command. */
 static int collect_recipients(const struct cli *o, const struct account *a,
@@ -209,13 +238,8 @@ static int collect_recipients(const struct cli *o, const struct account *a,
 {
     struct addr_list l = {0};
     int r = 0;
-    for (size_t i = 0; i < o->nrcpts && r == 0; i++) {
-        char *addr = address_envelope(o->rcpts[i], false, "recipient", ERR_USAGE, err);
-        if (addr)
-            addrlist_add_unique(&l, addr);
-        else
-            r = -1;
-    }
+    for (size_t i = 0; i < o->nrcpts && r == 0; i++)
+        r = add_operand(&l, o->rcpts[i], err);
     if (r == 0 && o->read_recipients)
         r = message_header_recipients(sp, &l, err);
     for (size_t i = 0; i < l.n && r == 0; i++) {
@@ -250,14 +274,18 @@ static int collect_recipients(const struct cli *o, const struct account *a,
     return r;
 }
 
+/* 'no_sender' (or NULL) says why there is no envelope sender. */
 static void pretend(const struct cli *o, const struct account_chain *chain,
-                    const struct envelope *env)
+                    const struct envelope *env, const struct error *no_sender)
 {
     const struct account *a = chain->v[0];
     printf("using account %s%s%s\n", a->name, a->conffile ? " from " : "",
            a->conffile ? a->conffile : "");
     account_describe(a, stdout);
-    printf("envelope from = %s\n", env->from[0] ? env->from : "<>");
+    if (no_sender)
+        printf("envelope from = (none: %s)\n", no_sender->msg);
+    else
+        printf("envelope from = %s\n", env->from[0] ? env->from : "<>");
     printf("recipients =");
     for (size_t i = 0; i < o->nrcpts; i++)
         printf("%s %s", i ? "," : "", o->rcpts[i]);
@@ -277,9 +305,9 @@ static void pretend(const struct cli *o, const struct account_chain *chain,
 /* Messages the queue gave up on since the last time this was said. */
 static void report_failed_entries(const struct account *a)
 {
-    if (!a || !a->queue)
+    char *dir = a && a->queue ? deliver_queue_dir(a) : NULL;
+    if (!dir)
         return;
-    char *dir = deliver_queue_dir(a);
     char *failed = xasprintf("%s/failed", dir);
     char *seen = xasprintf("%s/.reported", failed);
     struct stat fst, sst;
@@ -305,8 +333,16 @@ static void report_failed_entries(const struct account *a)
     free(dir);
 }
 
+/* Descriptor 0 was closed when outpost started (not merely empty): there
+ * is no message, and sending the added headers alone would be a false
+ * success. */
+static bool stdin_was_closed;
+
 static int read_message(const struct cli *o, struct spool *sp, struct error *err)
 {
+    if (stdin_was_closed)
+        return err_set(err, ERR_NOINPUT, "standard input is closed: there is no message to "
+                                         "read, so nothing was sent");
     struct spool_options so = {.dot_ends = !o->ignore_dots};
     return spool_read(sp, STDIN_FILENO, &so, err);
 }
@@ -328,13 +364,18 @@ static int send_mode(const struct cli *o, struct error *err)
         goto out;
     }
     const char *given = header_from ? header_from : o->from;
-    if (choose_accounts(o, NULL, given, true, &chain, err) < 0 ||
-        !(env.from = envelope_sender(given, a = chain.v[0], err))) {
+    if (choose_accounts(o, NULL, given, true, &chain, err) < 0) {
         r = -1;
         goto out;
     }
+    env.from = envelope_sender(given, a = chain.v[0], err);
     if (o->mode == MODE_PRETEND) {
-        pretend(o, &chain, &env);
+        /* As msmtp's: the settings and the plan even without a sender. */
+        pretend(o, &chain, &env, env.from ? NULL : err);
+        goto out;
+    }
+    if (!env.from) {
+        r = -1;
         goto out;
     }
     if (!spooled && read_message(o, &sp, err) < 0) {
@@ -494,7 +535,14 @@ static int queue_mode(const struct cli *o, struct error *err)
 {
     char *dir = queue_dir_for(o);
     int r = 0;
-    if (o->mode == MODE_QUEUE_LIST) {
+    if (!dir) {
+        /* No queue_dir and no state directory: there is no queue to see. */
+        if (o->mode == MODE_QUEUE_LIST)
+            printf("outpost: there is no queue (no queue_dir is set, and there is no state "
+                   "directory to hold one)\n");
+        else if (o->mode == MODE_QUEUE_REMOVE)
+            r = err_set(err, ERR_USAGE, "no queue entry %s: there is no queue", o->queue_id);
+    } else if (o->mode == MODE_QUEUE_LIST) {
         r = queue_print(dir, stdout, err);
     } else if (o->mode == MODE_QUEUE_REMOVE) {
         struct queue_entry e;
@@ -540,7 +588,9 @@ static int smtp_server_mode(const struct cli *o, struct error *err)
     char *host = default_ehlo_domain();
     struct smtpd_config cfg = {.submit_argv = argv, .hostname = host, .timeout_ms = 300000};
     int r = 0;
-    if (o->mode == MODE_SMTP_STDIO)
+    if (o->mode == MODE_SMTP_STDIO && stdin_was_closed)
+        r = err_set(err, ERR_NOINPUT, "-bs: standard input is closed");
+    else if (o->mode == MODE_SMTP_STDIO)
         smtpd_conversation(STDIN_FILENO, STDOUT_FILENO, &cfg);
     else
         r = smtpd_listen(o->serve_at, &cfg, err);
@@ -553,6 +603,11 @@ static int smtp_server_mode(const struct cli *o, struct error *err)
 
 int main(int argc, char **argv)
 {
+    /* First of all, before any file or socket is opened. */
+    int closed = stdio_guard();
+    if (closed < 0)
+        return EX_OSERR; /* no /dev/null: nowhere safe to even say so */
+    stdin_was_closed = closed & 1;
     /* A closed connection must be an error we report, not a silent death. */
     signal(SIGPIPE, SIG_IGN);
     /* Passwords pass through this process' memory: no core file of it. */

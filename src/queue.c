@@ -13,10 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "state.h"
 #include "util.h"
 
-#define MAGIC "outpost-queue 1"
+/* Version 2 entries carry their message's size and SHA-256; version 1
+ * entries (written before) are still read, unchecked. */
+#define MAGIC "outpost-queue 2"
+#define STATE_FILE_MAX 4096
 
 char *queue_default_dir(void)
 {
@@ -24,7 +28,7 @@ char *queue_default_dir(void)
         return xstrdup("/var/spool/outpost");
     char *state = state_dir();
     if (!state)
-        return xasprintf("%s/.local/state/outpost/queue", home_dir());
+        return NULL;
     char *dir = xasprintf("%s/queue", state);
     free(state);
     return dir;
@@ -68,11 +72,14 @@ static int ensure_layout(const char *dir, struct error *err)
         return err_errno(err, ERR_IO, errno, "cannot create %s", dir);
     char *tmp = xasprintf("%s/tmp", dir);
     char *failed = xasprintf("%s/failed", dir);
-    int r = ensure_dir(dir, err) < 0 || ensure_dir(tmp, err) < 0 || ensure_dir(failed, err) < 0
+    char *quarantine = xasprintf("%s/" QUEUE_QUARANTINE, dir);
+    int r = ensure_dir(dir, err) < 0 || ensure_dir(tmp, err) < 0 ||
+                    ensure_dir(failed, err) < 0 || ensure_dir(quarantine, err) < 0
                 ? -1
                 : 0;
     free(tmp);
     free(failed);
+    free(quarantine);
     return r;
 }
 
@@ -84,6 +91,26 @@ static int fsync_dir(const char *dir)
     int r = fsync(fd);
     close(fd);
     return r;
+}
+
+/* Create 'path' (O_EXCL, 0600) and hold its lock: queue_clean_tmp takes
+ * an unlocked file in tmp/ for a dead writer's. Between the open and the
+ * lock a cleaner may take it, so once locked the name must still be this
+ * file; if not, it is made again. */
+static int create_locked(const char *path)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return -1;
+        struct stat held, named;
+        if (flock(fd, LOCK_EX) == 0 && fstat(fd, &held) == 0 && stat(path, &named) == 0 &&
+            held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+            return fd;
+        close(fd);
+    }
+    errno = EAGAIN;
+    return -1;
 }
 
 static void new_id(char *id)
@@ -108,12 +135,13 @@ static bool has_control(const char *s)
     return false;
 }
 
-static char *envelope_text(const char *account, const struct envelope *env, bool has_8bit)
+static char *envelope_text(const char *account, const struct envelope *env, bool has_8bit,
+                           int64_t queued, int64_t lifetime, uint64_t size, const char *sha256)
 {
     struct strbuf sb;
     sb_init(&sb);
     sb_printf(&sb, "%s\naccount %s\nfrom %s\nqueued %lld\n", MAGIC, account, env->from,
-              (long long)time(NULL));
+              (long long)queued);
     for (size_t i = 0; i < env->nrcpts; i++)
         sb_printf(&sb, "rcpt %s\n", env->rcpts[i]);
     if (env->dsn_notify)
@@ -124,7 +152,8 @@ static char *envelope_text(const char *account, const struct envelope *env, bool
         sb_printf(&sb, "envid %s\n", env->envid);
     if (has_8bit)
         sb_puts(&sb, "8bit\n");
-    sb_puts(&sb, "\n");
+    sb_printf(&sb, "lifetime %lld\nsize %llu\nsha256 %s\n\n", (long long)lifetime,
+              (unsigned long long)size, sha256);
     return sb_steal(&sb);
 }
 
@@ -151,42 +180,66 @@ static void write_state(const char *dir, const char *id, unsigned attempts, cons
     if (why)
         sanitize_text(safe, sizeof safe, why, strlen(why));
     char *text = xasprintf("attempts %u\nlast_error %s\n", attempts, safe);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    unlink(tmp);
+    int fd = create_locked(tmp);
     if (fd >= 0) {
         bool ok = write_all(fd, text, strlen(text)) == 0;
-        close(fd);
         if (!ok || rename(tmp, path) < 0)
             unlink(tmp);
+        close(fd); /* after the rename: unlocked, it would be a cleaner's */
     }
     free(text);
     free(tmp);
     free(path);
 }
 
-int queue_store(const char *dir, const char *account, const struct envelope *env,
-                const struct spool *sp, const char *reason, char *id, struct error *err)
+static bool envelope_has_control(const char *account, const struct envelope *env)
 {
     if (has_control(account) || has_control(env->from) || has_control(env->dsn_notify) ||
         has_control(env->dsn_return) || has_control(env->envid))
-        return err_set(err, ERR_SOFTWARE, "refusing to queue an envelope with a line break");
+        return true;
     for (size_t i = 0; i < env->nrcpts; i++)
         if (has_control(env->rcpts[i]))
-            return err_set(err, ERR_SOFTWARE, "refusing to queue an envelope with a line break");
-    if (ensure_layout(dir, err) < 0)
+            return true;
+    return false;
+}
+
+/* What an entry's file says before the message. */
+struct entry_head {
+    const char *account;
+    const struct envelope *env;
+    bool has_8bit;
+    int64_t queued;
+    int64_t lifetime;
+};
+
+/* Write entry 'id' (the envelope, then the message of 'sp'), and make it
+ * appear under its final name only once it is complete and on disk. An
+ * entry of that name is replaced. 'reason' (or NULL: keep the state file)
+ * starts a new state file. With 'held', the new entry's descriptor stays
+ * open and locked for the caller (and *body_offset says where its message
+ * starts). */
+static int write_entry(const char *dir, const char *id, const struct entry_head *h,
+                       const struct spool *sp, const char *reason, int *held,
+                       uint64_t *body_offset, struct error *err)
+{
+    char sha[SHA256_HEX_LEN + 1];
+    if (spool_digest(sp, sha, err) < 0)
         return -1;
-    new_id(id);
     char *tmp = xasprintf("%s/tmp/%s", dir, id);
     char *final = xasprintf("%s/%s", dir, id);
     int r = -1;
     /* O_EXCL and O_NOFOLLOW: a name planted in the directory is not used. */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = create_locked(tmp);
     if (fd < 0) {
         err_errno(err, ERR_IO, errno, "cannot create a queue file in %s", dir);
         goto out;
     }
-    flock(fd, LOCK_EX); /* a cleaner must not take it for a dead writer's */
-    char *text = envelope_text(account, env, sp->has_8bit);
+    char *text = envelope_text(h->account, h->env, h->has_8bit, h->queued, h->lifetime,
+                               sp->size, sha);
     int w = write_all(fd, text, strlen(text));
+    if (body_offset)
+        *body_offset = strlen(text);
     free(text);
     if (w < 0)
         err_errno(err, ERR_IO, errno, "cannot write the queue file in %s", dir);
@@ -195,29 +248,80 @@ int queue_store(const char *dir, const char *account, const struct envelope *env
     else if (fsync(fd) < 0)
         w = err_errno(err, ERR_IO, errno, "cannot write the queue file in %s", dir);
     if (w < 0) {
-        close(fd);
         unlink(tmp);
+        close(fd);
         goto out;
     }
-    write_state(dir, id, 0, reason);
+    if (reason)
+        write_state(dir, id, 0, reason);
     if (rename(tmp, final) < 0) {
         err_errno(err, ERR_IO, errno, "cannot move the queue file into %s", dir);
-        close(fd);
         unlink(tmp);
+        close(fd);
         goto out;
     }
-    close(fd);
     if (fsync_dir(dir) < 0) {
         /* Not durable: take it back, the caller keeps the message. */
         err_errno(err, ERR_IO, errno, "cannot sync the queue directory %s", dir);
         unlink(final);
+        close(fd);
         goto out;
     }
+    if (held)
+        *held = fd;
+    else
+        close(fd);
     r = 0;
 out:
+    if (r < 0 && reason) { /* no entry: no state file of its own either */
+        char *state = xasprintf("%s/%s.state", dir, id);
+        unlink(state);
+        free(state);
+    }
     free(tmp);
     free(final);
     return r;
+}
+
+int queue_store(const char *dir, const char *account, const struct envelope *env,
+                const struct spool *sp, int64_t lifetime, const char *reason, char *id,
+                struct error *err)
+{
+    if (envelope_has_control(account, env))
+        return err_set(err, ERR_SOFTWARE, "refusing to queue an envelope with a line break");
+    if (ensure_layout(dir, err) < 0)
+        return -1;
+    new_id(id);
+    struct entry_head h = {account, env, sp->has_8bit, (int64_t)time(NULL), lifetime};
+    return write_entry(dir, id, &h, sp, reason ? reason : "", NULL, NULL, err);
+}
+
+int queue_keep_recipients(const char *dir, struct queue_entry *e, const bool *keep,
+                          struct error *err)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < e->env.nrcpts; i++) {
+        if (keep[i])
+            e->env.rcpts[out++] = e->env.rcpts[i];
+        else
+            free(e->env.rcpts[i]);
+    }
+    e->env.nrcpts = out;
+    if (out == 0)
+        return queue_remove(dir, e, err);
+    struct spool sp;
+    queue_message(e, &sp);
+    struct entry_head h = {e->account, &e->env, e->has_8bit, e->queued, e->lifetime};
+    int fd = -1;
+    uint64_t offset = 0;
+    if (write_entry(dir, e->id, &h, &sp, NULL, &fd, &offset, err) < 0)
+        return -1;
+    /* The new file is the entry now, held as the old one was. */
+    close(e->fd);
+    e->fd = fd;
+    e->file_size = offset + sp.size;
+    e->body_offset = offset;
+    return 0;
 }
 
 static int compare_ids(const void *a, const void *b)
@@ -238,7 +342,7 @@ static int list_dir(const char *dir, char ***ids, size_t *n, struct error *err)
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!queue_id_valid(de->d_name) || strcmp(de->d_name, "tmp") == 0 ||
-            strcmp(de->d_name, "failed") == 0)
+            strcmp(de->d_name, "failed") == 0 || strcmp(de->d_name, QUEUE_QUARANTINE) == 0)
             continue;
         *ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
         (*ids)[(*n)++] = xstrdup(de->d_name);
@@ -264,21 +368,23 @@ void queue_free_ids(char **ids, size_t n)
 static void read_state(const char *dir, struct queue_entry *e)
 {
     char *path = xasprintf("%s/%s.state", dir, e->id);
-    FILE *f = fopen(path, "re");
+    char *text = NULL;
+    size_t len = 0;
+    const char *why;
+    int r = read_private_file(path, STATE_FILE_MAX, &text, &len, &why);
     free(path);
-    if (!f)
-        return;
-    char line[ERR_TEXT_MAX + 32];
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = '\0';
-        if (strncmp(line, "attempts ", 9) == 0)
+    if (r != 0)
+        return; /* only counts and a reason: an unusable one is no loss */
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "attempts ", 9) == 0) {
             e->attempts = (unsigned)strtoul(line + 9, NULL, 10);
-        else if (strncmp(line, "last_error ", 11) == 0 && line[11]) {
+        } else if (strncmp(line, "last_error ", 11) == 0 && line[11]) {
             free(e->last_error);
             e->last_error = xstrdup(line + 11);
         }
     }
-    fclose(f);
+    free(text);
 }
 
 static void add_rcpt(struct envelope *env, const char *addr)
@@ -287,7 +393,8 @@ static void add_rcpt(struct envelope *env, const char *addr)
     env->rcpts[env->nrcpts++] = xstrdup(addr);
 }
 
-/* The envelope at the start of the file; sets body_offset. */
+/* The envelope at the start of the file; sets body_offset. Anything that
+ * does not read as a complete envelope is ERR_MESSAGE: a damaged entry. */
 static int read_envelope(struct queue_entry *e, struct error *err)
 {
     int dupfd = dup(e->fd);
@@ -300,43 +407,60 @@ static int read_envelope(struct queue_entry *e, struct error *err)
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    bool magic = false, end = false;
-    while (!end && (len = getline(&line, &cap, f)) > 0) {
-        if (line[len - 1] != '\n')
+    int version = 0;
+    bool end = false, have_size = false;
+    size_t lines = 0;
+    e->lifetime = 0;
+    while (!end && (len = getline(&line, &cap, f)) > 0 && lines++ < QUEUE_ENVELOPE_LINES) {
+        if (line[len - 1] != '\n' || memchr(line, '\0', (size_t)len))
             break;
         line[len - 1] = '\0';
         char *v = strchr(line, ' ');
         if (v)
             *v++ = '\0';
-        if (!magic)
-            magic = v && strcmp(line, "outpost-queue") == 0 && strcmp(v, "1") == 0;
-        else if (!*line)
+        if (!version) {
+            if (v && strcmp(line, "outpost-queue") == 0 && (strcmp(v, "1") == 0 || strcmp(v, "2") == 0))
+                version = *v - '0';
+            else
+                break;
+        } else if (!*line) {
             end = true;
-        else if (strcmp(line, "account") == 0 && v && !e->account)
+        } else if (strcmp(line, "account") == 0 && v && !e->account) {
             e->account = xstrdup(v);
-        else if (strcmp(line, "from") == 0 && !e->env.from)
+        } else if (strcmp(line, "from") == 0 && !e->env.from) {
             e->env.from = xstrdup(v ? v : "");
-        else if (strcmp(line, "rcpt") == 0 && v)
+        } else if (strcmp(line, "rcpt") == 0 && v) {
             add_rcpt(&e->env, v);
-        else if (strcmp(line, "queued") == 0 && v)
+        } else if (strcmp(line, "queued") == 0 && v) {
             e->queued = strtoll(v, NULL, 10);
-        else if (strcmp(line, "notify") == 0 && v && !e->env.dsn_notify)
+        } else if (strcmp(line, "notify") == 0 && v && !e->env.dsn_notify) {
             e->env.dsn_notify = xstrdup(v);
-        else if (strcmp(line, "ret") == 0 && v && !e->env.dsn_return)
+        } else if (strcmp(line, "ret") == 0 && v && !e->env.dsn_return) {
             e->env.dsn_return = xstrdup(v);
-        else if (strcmp(line, "envid") == 0 && v && !e->env.envid)
+        } else if (strcmp(line, "envid") == 0 && v && !e->env.envid) {
             e->env.envid = xstrdup(v);
-        else if (strcmp(line, "8bit") == 0)
+        } else if (strcmp(line, "8bit") == 0) {
             e->has_8bit = true;
-        if (!magic)
-            break;
+        } else if (strcmp(line, "lifetime") == 0 && v) {
+            e->lifetime = strtoll(v, NULL, 10);
+        } else if (strcmp(line, "size") == 0 && v) {
+            char *endp;
+            e->size = strtoull(v, &endp, 10);
+            have_size = *v && !*endp;
+        } else if (strcmp(line, "sha256") == 0 && v && strlen(v) == SHA256_HEX_LEN) {
+            memcpy(e->sha256, v, SHA256_HEX_LEN + 1);
+        }
     }
     free(line);
     long off = ftell(f);
     fclose(f);
-    if (!magic || !end || !e->account || !e->env.from || e->env.nrcpts == 0 || off < 0)
-        return err_set(err, ERR_MESSAGE, "queue entry %s is damaged (no complete envelope)",
-                       e->id);
+    if (!version || !end || !e->account || !e->env.from || e->env.nrcpts == 0 || off < 0)
+        return err_set(err, ERR_MESSAGE, "queue entry %s is damaged: its envelope is %s", e->id,
+                       !version ? "not an outpost queue entry's" : "incomplete");
+    if (version == 2 && (!have_size || !e->sha256[0]))
+        return err_set(err, ERR_MESSAGE, "queue entry %s is damaged: its envelope has no %s",
+                       e->id, have_size ? "checksum" : "size");
+    e->checked = version == 2;
     e->body_offset = (uint64_t)off;
     return 0;
 }
@@ -402,6 +526,69 @@ static void unlink_in(const char *dir, const char *name)
     unlink(path);
     free(path);
 }
+
+int queue_verify(const struct queue_entry *e, struct error *err)
+{
+    if (!e->checked)
+        return 0; /* written before entries carried a checksum */
+    uint64_t have = e->file_size - e->body_offset;
+    if (have != e->size)
+        return err_set(err, ERR_MESSAGE, "queue entry %s is damaged: its message has %llu bytes, "
+                                         "not the %llu it was stored with", e->id,
+                       (unsigned long long)have, (unsigned long long)e->size);
+    struct spool sp;
+    queue_message(e, &sp);
+    char sha[SHA256_HEX_LEN + 1];
+    if (spool_digest(&sp, sha, err) < 0)
+        return -1;
+    if (strcmp(sha, e->sha256) != 0)
+        return err_set(err, ERR_MESSAGE, "queue entry %s is damaged: its message is not the one "
+                                         "stored (its checksum differs)", e->id);
+    return 0;
+}
+
+int queue_quarantine(const char *dir, const char *id, const char *why, struct error *err)
+{
+    char *qdir = xasprintf("%s/" QUEUE_QUARANTINE, dir);
+    char *from = xasprintf("%s/%s", dir, id);
+    char *to = xasprintf("%s/%s", qdir, id);
+    int r = 0;
+    if (ensure_dir(qdir, err) < 0) {
+        r = -1;
+    } else {
+        /* The reason first, so that the entry is never there without one. */
+        char *reason = xasprintf("%s.reason", id);
+        char *text = xasprintf("%s\n", why);
+        char *rpath = xasprintf("%s/%s", qdir, reason);
+        int fd = open(rpath, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            if (write_all(fd, text, strlen(text)) < 0)
+                r = err_errno(err, ERR_IO, errno, "cannot write %s", rpath);
+            close(fd);
+        } else {
+            r = err_errno(err, ERR_IO, errno, "cannot write %s", rpath);
+        }
+        if (r == 0 && rename(from, to) < 0)
+            r = err_errno(err, ERR_IO, errno, "cannot move queue entry %s to %s", id, qdir);
+        if (r == 0) {
+            char *state = xasprintf("%s.state", id);
+            unlink_in(dir, state);
+            free(state);
+            fsync_dir(qdir);
+            fsync_dir(dir);
+        } else {
+            unlink(rpath);
+        }
+        free(rpath);
+        free(text);
+        free(reason);
+    }
+    free(to);
+    free(from);
+    free(qdir);
+    return r;
+}
+
 
 int queue_remove(const char *dir, struct queue_entry *e, struct error *err)
 {
@@ -493,6 +680,34 @@ static void print_entry(const char *dir, const char *id, FILE *out)
     queue_close(&e);
 }
 
+/* Damaged entries: their ids and why they were set aside. */
+static void print_quarantine(const char *dir, FILE *out)
+{
+    char *qdir = xasprintf("%s/" QUEUE_QUARANTINE, dir);
+    char **ids;
+    size_t n = 0;
+    struct error ignored;
+    if (list_dir(qdir, &ids, &n, &ignored) < 0)
+        n = 0, ids = NULL;
+    if (n)
+        fprintf(out, "-- %zu damaged entr%s set aside in %s (not sent; see the reason, then "
+                     "remove or repair by hand):\n", n, n == 1 ? "y was" : "ies were", qdir);
+    for (size_t i = 0; i < n; i++) {
+        char *path = xasprintf("%s/%s.reason", qdir, ids[i]);
+        char *text = NULL;
+        size_t len = 0;
+        const char *why;
+        char shown[ERR_TEXT_MAX] = "(no reason recorded)";
+        if (read_private_file(path, ERR_TEXT_MAX * 2, &text, &len, &why) == 0)
+            sanitize_text(shown, sizeof shown, text, strcspn(text, "\n"));
+        fprintf(out, "%s\n    %s\n", ids[i], shown);
+        free(text);
+        free(path);
+    }
+    queue_free_ids(ids, n);
+    free(qdir);
+}
+
 int queue_print(const char *dir, FILE *out, struct error *err)
 {
     char **ids;
@@ -518,6 +733,7 @@ int queue_print(const char *dir, FILE *out, struct error *err)
         for (size_t i = 0; i < nfailed; i++)
             print_entry(failed_dir, failed[i], out);
     }
+    print_quarantine(dir, out);
     queue_free_ids(ids, n);
     queue_free_ids(failed, nfailed);
     free(failed_dir);

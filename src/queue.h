@@ -5,7 +5,10 @@
  * leaves either no entry or a whole one. A flusher holds an entry's lock
  * (flock) while it works on it, so two flushers never send one message
  * twice. Attempts and the last error live in a small side file ID.state.
- * Entries that can never be delivered move to failed/. */
+ * Entries that can never be delivered move to failed/. Each entry records
+ * its message's size and SHA-256; one that does not match (cut short,
+ * changed) or whose envelope cannot be read moves to quarantine/ with the
+ * reason in ID.reason, and never holds up the entries behind it. */
 #ifndef OUTPOST_QUEUE_H
 #define OUTPOST_QUEUE_H
 
@@ -18,6 +21,9 @@
 #include "spool.h"
 
 #define QUEUE_ID_MAX 64
+#define QUEUE_QUARANTINE "quarantine"
+/* More envelope lines than this (recipients, mostly) is a damaged entry. */
+#define QUEUE_ENVELOPE_LINES 1000000
 
 struct queue_entry {
     char id[QUEUE_ID_MAX];
@@ -25,6 +31,10 @@ struct queue_entry {
     struct envelope env;  /* from, rcpts and DSN strings, all allocated */
     bool has_8bit;
     int64_t queued;       /* seconds since the epoch */
+    int64_t lifetime;     /* the account's queue_lifetime when it was queued (0: unknown) */
+    uint64_t size;        /* the message's size and SHA-256 when it was queued, */
+    char sha256[65];
+    bool checked;         /* when the entry records them (version 2) */
     unsigned attempts;
     char *last_error;     /* or NULL */
     int fd;               /* open and locked */
@@ -32,23 +42,37 @@ struct queue_entry {
     uint64_t file_size;
 };
 
-/* $XDG_STATE_HOME/outpost/queue, or /var/spool/outpost for root. */
+/* The state directory's queue/, or /var/spool/outpost for root; NULL when
+ * there is no state directory (then queue_dir must say where). */
 char *queue_default_dir(void);
 
-/* Store a message; on success 'id' (QUEUE_ID_MAX) names it. */
+/* Store a message; on success 'id' (QUEUE_ID_MAX) names it. 'lifetime' is
+ * the account's queue_lifetime, kept in case the account is gone when the
+ * entry is flushed. */
 int queue_store(const char *dir, const char *account, const struct envelope *env,
-                const struct spool *sp, const char *reason, char *id, struct error *err);
+                const struct spool *sp, int64_t lifetime, const char *reason, char *id,
+                struct error *err);
 
 /* The ids of complete entries, oldest first (allocated). */
 int queue_list_ids(const char *dir, char ***ids, size_t *n, struct error *err);
 void queue_free_ids(char **ids, size_t n);
 
-/* Open and lock one entry. Returns 0, 1 when another process holds it or
- * it is gone (skip it), or -1 with err (a damaged entry: ERR_MESSAGE). */
+/* Open and lock one entry and read its envelope. Returns 0, 1 when
+ * another process holds it or it is gone (skip it), or -1 with err: a
+ * damaged entry is ERR_MESSAGE (quarantine it), anything else a local
+ * problem (keep it). */
 int queue_open(const char *dir, const char *id, struct queue_entry *e, struct error *err);
 void queue_close(struct queue_entry *e);
 /* The stored message, to send (it borrows e->fd). */
 void queue_message(const struct queue_entry *e, struct spool *sp);
+/* Before sending: the message is whole and unchanged (ERR_MESSAGE if not). */
+int queue_verify(const struct queue_entry *e, struct error *err);
+/* Move a damaged entry to quarantine/, its reason beside it. */
+int queue_quarantine(const char *dir, const char *id, const char *why, struct error *err);
+/* Some recipients have the message: rewrite the entry with only those
+ * marked in 'keep' (it stays locked); with none left, remove it. */
+int queue_keep_recipients(const char *dir, struct queue_entry *e, const bool *keep,
+                          struct error *err);
 
 /* The server took it: remove the entry for good. */
 int queue_remove(const char *dir, struct queue_entry *e, struct error *err);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "dotstuff.h"
 #include "log.h"
 #include "util.h"
@@ -16,7 +17,6 @@
 /* With PIPELINING, at most this many commands are in flight: their replies
  * fit in socket buffers, so neither side can block the other. */
 #define PIPELINE_WINDOW 64
-#define BODY_CHUNK (64 * 1024)
 
 /* The steps of a session, named for messages and the transcript. */
 enum step {
@@ -267,6 +267,11 @@ struct envelope_state {
     bool any_temporary;
     bool all_nouser;
     struct error first_refusal;
+    size_t *accepted;       /* indices (into the batch) the server took */
+    size_t naccepted;
+    size_t *deferred;       /* refused as "too many recipients": next time */
+    size_t ndeferred;
+    struct error first_deferral;
 };
 
 static int send_envelope_command(struct smtp *s, const struct envelope *env, size_t i,
@@ -315,12 +320,6 @@ static char *mail_parameters(struct smtp *s, const struct envelope *env, const s
     bool utf8 = is_8bit(env->from);
     for (size_t i = 0; i < env->nrcpts && !utf8; i++)
         utf8 = is_8bit(env->rcpts[i]);
-    if (utf8 && !s->caps.smtputf8) {
-        sb_free(&sb);
-        err_set(err, ERR_PERMANENT, "an address holds non-ASCII characters and the server does "
-                                    "not offer SMTPUTF8 (RFC 6531), so it cannot take them");
-        return NULL;
-    }
     if (utf8)
         sb_puts(&sb, " SMTPUTF8");
     if (env->dsn_notify || env->dsn_return || env->envid) {
@@ -339,6 +338,15 @@ static char *mail_parameters(struct smtp *s, const struct envelope *env, const s
         }
     }
     return sb_steal(&sb);
+}
+
+/* RFC 5321 4.5.3.1.10: a server out of room for more recipients in this
+ * transaction says 452 (some say 552 5.5.3); those recipients go in the
+ * next transaction. */
+static bool too_many_recipients(const struct reply *r)
+{
+    return r->code == 452 ||
+           ((r->enhanced[0] == '4' || r->enhanced[0] == '5') && strcmp(r->enhanced + 1, ".5.3") == 0);
 }
 
 /* MAIL FROM and every RCPT TO, pipelined when the server allows it. */
@@ -361,8 +369,13 @@ static int send_envelope(struct smtp *s, const struct envelope *env, const char 
             size_t i = answered++;
             if (read_reply(s, i == 0 ? STEP_MAIL : STEP_RCPT, NULL, NULL, err) < 0)
                 return -1;
-            if (positive(s) || mail_refused)
+            if (mail_refused)
                 continue; /* after a refused MAIL, RCPT replies mean nothing */
+            if (positive(s)) {
+                if (i > 0)
+                    st->accepted[st->naccepted++] = i - 1;
+                continue;
+            }
             if (i == 0) {
                 mail_refused = true;
                 refused(s, STEP_MAIL, &mail_err, "sender <%s> refused", env->from);
@@ -370,6 +383,12 @@ static int send_envelope(struct smtp *s, const struct envelope *env, const char 
             }
             struct error e;
             refused(s, STEP_RCPT, &e, "recipient <%s> refused", env->rcpts[i - 1]);
+            if (too_many_recipients(&s->reply)) {
+                if (st->ndeferred == 0)
+                    st->first_deferral = e;
+                st->deferred[st->ndeferred++] = i - 1;
+                continue;
+            }
             if (on_refusal)
                 on_refusal(ctx, env->rcpts[i - 1], &e);
             if (st->refused++ == 0)
@@ -385,65 +404,45 @@ static int send_envelope(struct smtp *s, const struct envelope *env, const char 
     return 0;
 }
 
-/* One piece of the message text: dot-stuffed through 'out' for DATA, as it
- * is for BDAT. */
-static int write_text(struct smtp *s, struct dotstuff *ds, char *out, const char *text,
-                      size_t n, struct error *err)
+/* Where the message text goes: dot-stuffed through 'out' for DATA, as it
+ * is for BDAT; progress told after each piece. */
+struct text_sink {
+    struct smtp *s;
+    struct dotstuff ds;
+    char *out;      /* 2 * SPOOL_CHUNK, or NULL: no stuffing */
+    uint64_t sent;
+};
+
+static int write_piece(void *ctx, const char *text, size_t n, struct error *err)
 {
-    if (!out)
-        return conn_write(s->conn, text, n, err);
-    return conn_write(s->conn, out, dotstuff_feed(ds, text, n, out), err);
+    struct text_sink *k = ctx;
+    int r = k->out ? conn_write(k->s->conn, k->out, dotstuff_feed(&k->ds, text, n, k->out), err)
+                   : conn_write(k->s->conn, text, n, err);
+    k->sent += n;
+    if (r == 0 && k->s->on_sent)
+        k->s->on_sent(k->s->on_sent_ctx, k->sent);
+    return r;
 }
 
 /* The message as it is in the spool: the header block from memory, then
  * the rest from the file. For DATA it is dot-stuffed on the way; BDAT
- * takes it as it is, so its length must be exactly msg->size. */
+ * takes it as it is. */
 static int send_message_text(struct smtp *s, const struct spool *msg, bool stuff,
                              struct error *err)
 {
-    char *in = xmalloc(BODY_CHUNK);
-    char *out = stuff ? xmalloc(2 * BODY_CHUNK) : NULL;
-    struct dotstuff ds;
-    dotstuff_init(&ds);
-    uint64_t sent = 0;
-    int r = 0;
+    struct text_sink k = {.s = s, .out = stuff ? xmalloc(2 * SPOOL_CHUNK) : NULL};
+    dotstuff_init(&k.ds);
     debug_note("sending the message (%llu bytes)%s", (unsigned long long)msg->size,
                stuff ? "" : " as one BDAT chunk");
-    for (size_t i = 0; i < msg->head_len && r == 0; i += BODY_CHUNK) {
-        size_t n = msg->head_len - i < BODY_CHUNK ? msg->head_len - i : BODY_CHUNK;
-        r = write_text(s, &ds, out, msg->head + i, n, err);
-        sent += n;
-        if (r == 0 && s->on_sent)
-            s->on_sent(s->on_sent_ctx, sent);
-    }
-    for (off_t off = (off_t)msg->body_offset; r == 0;) {
-        ssize_t n = pread(msg->fd, in, BODY_CHUNK, off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = err_errno(err, ERR_IO, errno, "cannot read the spool file");
-            break;
-        }
-        if (n == 0)
-            break;
-        off += n;
-        sent += (uint64_t)n;
-        r = write_text(s, &ds, out, in, (size_t)n, err);
-        if (r == 0 && s->on_sent)
-            s->on_sent(s->on_sent_ctx, sent);
-    }
-    if (r == 0 && sent != msg->size) /* the spool changed under us */
-        r = err_set(err, ERR_IO, "the spool file holds %llu bytes, not the %llu expected",
-                    (unsigned long long)sent, (unsigned long long)msg->size);
-    free(in);
-    free(out);
+    int r = spool_each_piece(msg, write_piece, &k, err);
+    free(k.out);
     if (r < 0)
         s->broken = true; /* a half-sent message must not be completed */
     return r;
 }
 
 /* DATA (RFC 5321): 354, the dot-stuffed text, and the final "." line. */
-static int send_data(struct smtp *s, const struct spool *msg, struct error *err)
+static int send_data(struct smtp *s, const struct spool *msg, bool add_crlf, struct error *err)
 {
     if (send_command(s, err, "DATA") < 0 || flush_commands(s, err) < 0 ||
         read_reply(s, STEP_DATA, NULL, NULL, err) < 0)
@@ -455,9 +454,9 @@ static int send_data(struct smtp *s, const struct spool *msg, struct error *err)
     }
     if (send_message_text(s, msg, true, err) < 0)
         return -1;
-    /* The spool is canonical: empty or ending in CRLF, so "." ends it. */
     debug_sent(".", 1, NO_REDACT);
-    if (conn_write(s->conn, ".\r\n", 3, err) < 0 || flush_commands(s, err) < 0) {
+    if ((add_crlf && conn_write(s->conn, "\r\n", 2, err) < 0) ||
+        conn_write(s->conn, ".\r\n", 3, err) < 0 || flush_commands(s, err) < 0) {
         s->broken = true;
         return -1;
     }
@@ -466,71 +465,79 @@ static int send_data(struct smtp *s, const struct spool *msg, struct error *err)
 
 /* CHUNKING (RFC 3030): the whole message as one "BDAT n LAST" chunk, with
  * no 354 round trip and no dot-stuffing; its reply is the final one. */
-static int send_bdat(struct smtp *s, const struct spool *msg, struct error *err)
+static int send_bdat(struct smtp *s, const struct spool *msg, bool add_crlf, struct error *err)
 {
-    if (send_command(s, err, "BDAT %llu LAST", (unsigned long long)msg->size) < 0 ||
-        send_message_text(s, msg, false, err) < 0 || flush_commands(s, err) < 0) {
+    uint64_t size = msg->size + (add_crlf ? 2 : 0);
+    if (send_command(s, err, "BDAT %llu LAST", (unsigned long long)size) < 0 ||
+        send_message_text(s, msg, false, err) < 0 ||
+        (add_crlf && conn_write(s->conn, "\r\n", 2, err) < 0) || flush_commands(s, err) < 0) {
         s->broken = true;
         return -1;
     }
     return 0;
 }
 
-/* LMTP (RFC 2033) answers the end of data once per recipient; the first
- * answer has been read already. */
-static int lmtp_replies(struct smtp *s, const struct envelope *env, smtp_refusal_fn on_refusal,
+/* LMTP (RFC 2033) answers the end of data once per accepted recipient; the
+ * first answer has been read already. Those refused are left out of
+ * 'delivered'. */
+static int lmtp_replies(struct smtp *s, const struct envelope *env, const size_t *accepted,
+                        size_t naccepted, bool *delivered, smtp_refusal_fn on_refusal,
                         void *ctx, struct error *err)
 {
     size_t refused_count = 0;
     struct error first;
-    for (size_t i = 1; i < env->nrcpts; i++) {
-        if (read_reply(s, STEP_END_OF_DATA, NULL, NULL, err) < 0)
+    for (size_t k = 0; k < naccepted; k++) {
+        if (k > 0 && read_reply(s, STEP_END_OF_DATA, NULL, NULL, err) < 0)
             return -1;
-        if (positive(s))
+        const char *rcpt = env->rcpts[accepted[k]];
+        if (positive(s)) {
+            delivered[accepted[k]] = true;
             continue;
+        }
         struct error e;
-        refused(s, STEP_END_OF_DATA, &e, "delivery to <%s> refused", env->rcpts[i]);
+        refused(s, STEP_END_OF_DATA, &e, "delivery to <%s> refused", rcpt);
         if (on_refusal)
-            on_refusal(ctx, env->rcpts[i], &e);
+            on_refusal(ctx, rcpt, &e);
         if (refused_count++ == 0)
             first = e;
     }
     if (refused_count == 0)
         return 0;
     *err = first;
-    err_prefix(err, "%zu of %zu recipients not delivered: ", refused_count, env->nrcpts);
+    err_prefix(err, "%zu of %zu recipients not delivered: ", refused_count, naccepted);
     return -1;
 }
 
-int smtp_send_message(struct smtp *s, const struct envelope *env, const struct spool *msg,
-                      smtp_refusal_fn on_refusal, void *ctx, struct error *err)
+/* One transaction for the recipients of 'batch': MAIL, RCPT..., the data,
+ * the final reply. Recipients the server had no room for are left in
+ * st->deferred; the others are marked in 'delivered' when it took them. */
+static int transaction(struct smtp *s, const struct envelope *batch, const char *params,
+                       const struct spool *msg, bool add_crlf, bool *delivered,
+                       struct envelope_state *st, smtp_refusal_fn on_refusal, void *ctx,
+                       struct error *err)
 {
-    if (s->caps.size && s->caps.size_max && msg->size > s->caps.size_max)
-        return err_set(err, ERR_PERMANENT,
-                       "the message (%llu bytes) is larger than the server accepts (%llu bytes)",
-                       (unsigned long long)msg->size, (unsigned long long)s->caps.size_max);
-    char *params = mail_parameters(s, env, msg, err);
-    if (!params)
-        return -1;
-    struct envelope_state st = {.all_nouser = true};
-    int r = send_envelope(s, env, params, on_refusal, ctx, &st, err);
-    free(params);
-    if (r < 0) {
+    if (send_envelope(s, batch, params, on_refusal, ctx, st, err) < 0) {
         reset_transaction(s);
         return -1;
     }
-    if (st.refused > 0) {
+    if (st->refused > 0) {
         reset_transaction(s);
-        enum err_class cls = st.any_temporary ? ERR_TEMPORARY
-                             : st.all_nouser  ? ERR_NOUSER
+        enum err_class cls = st->any_temporary ? ERR_TEMPORARY
+                             : st->all_nouser  ? ERR_NOUSER
                                               : ERR_PERMANENT;
-        err_set(err, cls, "message not sent: %zu of %zu recipient%s refused", st.refused,
-                env->nrcpts, env->nrcpts == 1 ? "" : "s");
-        err_server(err, st.first_refusal.smtp_code, st.first_refusal.enhanced, "");
+        err_set(err, cls, "message not sent: %zu of %zu recipient%s refused", st->refused,
+                batch->nrcpts, batch->nrcpts == 1 ? "" : "s");
+        err_server(err, st->first_refusal.smtp_code, st->first_refusal.enhanced, "");
         return -1;
     }
-
-    if ((s->caps.chunking ? send_bdat(s, msg, err) : send_data(s, msg, err)) < 0)
+    if (st->naccepted == 0) { /* every one "too many": the server is out of room */
+        reset_transaction(s);
+        *err = st->first_deferral;
+        err->cls = ERR_TEMPORARY;
+        return -1;
+    }
+    if ((s->caps.chunking ? send_bdat(s, msg, add_crlf, err) : send_data(s, msg, add_crlf, err)) <
+        0)
         return -1;
     if (reply_read(s->conn, &s->reply, NULL, NULL, err) < 0) {
         s->broken = true;
@@ -541,9 +548,130 @@ int smtp_send_message(struct smtp *s, const struct envelope *env, const struct s
         err->maybe_delivered = true;
         return -1;
     }
+    if (s->lmtp)
+        return lmtp_replies(s, batch, st->accepted, st->naccepted, delivered, on_refusal, ctx,
+                            err);
     if (!positive(s))
         return refused(s, STEP_END_OF_DATA, err, "the server refused the message");
-    return s->lmtp ? lmtp_replies(s, env, on_refusal, ctx, err) : 0;
+    for (size_t k = 0; k < st->naccepted; k++)
+        delivered[st->accepted[k]] = true;
+    return 0;
+}
+
+/* The envelope as it goes to this server: without SMTPUTF8, an
+ * internationalised domain goes in its ASCII form (only a non-ASCII local
+ * part really needs SMTPUTF8). The strings are the caller's to free. */
+static int wire_envelope(const struct smtp *s, const struct envelope *env, struct envelope *w,
+                         struct error *err)
+{
+    *w = *env;
+    w->rcpts = xcalloc(env->nrcpts ? env->nrcpts : 1, sizeof *w->rcpts);
+    w->from = NULL;
+    for (size_t i = 0; i <= env->nrcpts; i++) {
+        const char *addr = i == 0 ? env->from : env->rcpts[i - 1];
+        char *out = s->caps.smtputf8 || !is_8bit(addr) ? xstrdup(addr) : address_to_ascii(addr);
+        if (!out)
+            return err_set(err, ERR_PERMANENT, "the address <%s> holds non-ASCII characters "
+                                               "before the '@', and the server does not offer "
+                                               "SMTPUTF8 (RFC 6531), so it cannot take it", addr);
+        if (i == 0)
+            w->from = out;
+        else
+            w->rcpts[i - 1] = out;
+    }
+    return 0;
+}
+
+static void free_wire_envelope(struct envelope *w)
+{
+    free(w->from);
+    for (size_t i = 0; i < w->nrcpts; i++)
+        free(w->rcpts[i]);
+    free(w->rcpts);
+}
+
+/* Does what goes on the wire end with CRLF? The spool is canonical, but a
+ * queue file may have been cut short: the final dot must start a line. */
+static bool ends_with_crlf(const struct spool *msg)
+{
+    char tail[2];
+    if (msg->size == 0)
+        return true;
+    if (msg->file_size > msg->body_offset) {
+        if (msg->file_size - msg->body_offset < 2)
+            return false;
+        if (pread(msg->fd, tail, 2, (off_t)msg->file_size - 2) != 2)
+            return false;
+    } else if (msg->head_len >= 2) {
+        memcpy(tail, msg->head + msg->head_len - 2, 2);
+    } else {
+        return false;
+    }
+    return tail[0] == '\r' && tail[1] == '\n';
+}
+
+int smtp_send_message(struct smtp *s, const struct envelope *env, const struct spool *msg,
+                      smtp_refusal_fn on_refusal, void *ctx, bool *delivered, struct error *err)
+{
+    bool *mine = delivered ? NULL : xcalloc(env->nrcpts ? env->nrcpts : 1, sizeof *mine);
+    if (!delivered)
+        delivered = mine;
+    if (s->caps.size && s->caps.size_max && msg->size > s->caps.size_max) {
+        free(mine);
+        return err_set(err, ERR_PERMANENT,
+                       "the message (%llu bytes) is larger than the server accepts (%llu bytes)",
+                       (unsigned long long)msg->size, (unsigned long long)s->caps.size_max);
+    }
+    struct envelope wire;
+    char *params = NULL;
+    int r = wire_envelope(s, env, &wire, err);
+    if (r == 0 && !(params = mail_parameters(s, &wire, msg, err)))
+        r = -1;
+    bool add_crlf = !ends_with_crlf(msg);
+    /* Recipients still to go, as indices into env; each transaction takes
+     * them all and leaves those the server had no room for. */
+    size_t n = env->nrcpts, npending = n;
+    size_t *pending = xcalloc(n ? n : 1, sizeof *pending);
+    size_t *accepted = xcalloc(n ? n : 1, sizeof *accepted);
+    size_t *deferred = xcalloc(n ? n : 1, sizeof *deferred);
+    const char **batch_rcpts = xcalloc(n ? n : 1, sizeof *batch_rcpts);
+    bool *batch_delivered = xcalloc(n ? n : 1, sizeof *batch_delivered);
+    for (size_t i = 0; i < n; i++)
+        pending[i] = i;
+    size_t done = 0;
+    while (r == 0 && npending > 0) {
+        struct envelope batch = wire;
+        for (size_t k = 0; k < npending; k++)
+            batch_rcpts[k] = wire.rcpts[pending[k]];
+        batch.rcpts = (char **)batch_rcpts;
+        batch.nrcpts = npending;
+        memset(batch_delivered, 0, npending * sizeof *batch_delivered);
+        struct envelope_state st = {.all_nouser = true, .accepted = accepted, .deferred = deferred};
+        r = transaction(s, &batch, params, msg, add_crlf, batch_delivered, &st, on_refusal, ctx,
+                        err);
+        for (size_t k = 0; k < npending; k++)
+            if (batch_delivered[k]) {
+                delivered[pending[k]] = true;
+                done++;
+            }
+        if (r == 0 && st.ndeferred > 0)
+            debug_note("the server took %zu recipient%s in this transaction; %zu more follow in "
+                       "the next", st.naccepted, st.naccepted == 1 ? "" : "s", st.ndeferred);
+        for (size_t k = 0; k < st.ndeferred; k++)
+            pending[k] = pending[deferred[k]];
+        npending = r == 0 ? st.ndeferred : npending;
+    }
+    if (r < 0 && done > 0)
+        err_prefix(err, "delivered to %zu of %zu recipients, not to the others: ", done, n);
+    free(batch_delivered);
+    free(batch_rcpts);
+    free(deferred);
+    free(accepted);
+    free(pending);
+    free(params);
+    free_wire_envelope(&wire);
+    free(mine);
+    return r;
 }
 
 void smtp_quit(struct smtp *s)

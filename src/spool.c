@@ -10,10 +10,9 @@
 #include <unistd.h>
 
 #include "canon.h"
+#include "digest.h"
 #include "headers.h"
 #include "util.h"
-
-#define SPOOL_CHUNK (64 * 1024)
 
 static const char *temp_dir(void)
 {
@@ -122,25 +121,61 @@ void spool_set_head(struct spool *sp, char *head, size_t len)
     sp->size = len + sp->file_size - sp->body_offset;
 }
 
-int spool_copy_to(const struct spool *sp, int fd, const char *what, struct error *err)
+int spool_each_piece(const struct spool *sp, spool_piece_fn fn, void *ctx, struct error *err)
 {
-    if (write_all(fd, sp->head, sp->head_len, what, err) < 0)
-        return -1;
+    for (size_t i = 0; i < sp->head_len; i += SPOOL_CHUNK) {
+        size_t n = sp->head_len - i < SPOOL_CHUNK ? sp->head_len - i : SPOOL_CHUNK;
+        if (fn(ctx, sp->head + i, n, err) < 0)
+            return -1;
+    }
     char *buf = xmalloc(SPOOL_CHUNK);
     int r = 0;
-    for (off_t off = (off_t)sp->body_offset;;) {
-        ssize_t n = pread(sp->fd, buf, SPOOL_CHUNK, off);
+    for (off_t off = (off_t)sp->body_offset; r == 0 && (uint64_t)off < sp->file_size;) {
+        uint64_t left = sp->file_size - (uint64_t)off;
+        ssize_t n = pread(sp->fd, buf, left < SPOOL_CHUNK ? (size_t)left : SPOOL_CHUNK, off);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)
-            r = err_errno(err, ERR_IO, errno, "cannot read the spool file");
-        if (n <= 0)
+        if (n <= 0) {
+            r = n < 0 ? err_errno(err, ERR_IO, errno, "cannot read the message")
+                      : err_set(err, ERR_IO, "the message's file is shorter than the message");
             break;
+        }
         off += n;
-        if ((r = write_all(fd, buf, (size_t)n, what, err)) < 0)
-            break;
+        r = fn(ctx, buf, (size_t)n, err);
     }
     free(buf);
+    return r;
+}
+
+struct copy_target {
+    int fd;
+    const char *what;
+};
+
+static int copy_piece(void *ctx, const char *p, size_t n, struct error *err)
+{
+    const struct copy_target *t = ctx;
+    return write_all(t->fd, p, n, t->what, err);
+}
+
+int spool_copy_to(const struct spool *sp, int fd, const char *what, struct error *err)
+{
+    struct copy_target t = {fd, what};
+    return spool_each_piece(sp, copy_piece, &t, err);
+}
+
+static int digest_piece(void *ctx, const char *p, size_t n, struct error *err)
+{
+    digest_add(ctx, p, n);
+    return 0;
+}
+
+int spool_digest(const struct spool *sp, char *hex, struct error *err)
+{
+    struct digest d;
+    digest_begin(&d);
+    int r = spool_each_piece(sp, digest_piece, &d, err);
+    digest_end(&d, hex);
     return r;
 }
 

@@ -33,8 +33,17 @@ struct spool_options {
 int spool_read(struct spool *sp, int in, const struct spool_options *opt, struct error *err);
 /* Replace the header block (takes ownership of 'head'). */
 void spool_set_head(struct spool *sp, char *head, size_t len);
+/* Hand the whole message to 'fn' in pieces of at most SPOOL_CHUNK bytes:
+ * the header block, then the file from body_offset up to file_size (never
+ * what may follow in the file). A short file is ERR_IO. Stops at the
+ * first piece 'fn' fails. */
+#define SPOOL_CHUNK (64 * 1024)
+typedef int (*spool_piece_fn)(void *ctx, const char *p, size_t n, struct error *err);
+int spool_each_piece(const struct spool *sp, spool_piece_fn fn, void *ctx, struct error *err);
 /* Copy the whole message (head and body) to 'fd'; 'what' names it in errors. */
 int spool_copy_to(const struct spool *sp, int fd, const char *what, struct error *err);
+/* The SHA-256 (hex, SHA256_HEX_LEN + 1 bytes) of the whole message. */
+int spool_digest(const struct spool *sp, char *hex, struct error *err);
 void spool_close(struct spool *sp);
 
 #endif

@@ -11,40 +11,185 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "digest.h"
+#include "log.h"
 #include "util.h"
 
 #define ENDPOINTS_FILE "endpoints"
-#define LINE_MAX_STATE 1024
-#define TLS_SESSION_MAGIC "outpost tls session 1\n"
+#define ENDPOINTS_MAX (64 * 1024)
 #define TLS_SESSION_MAX (64 * 1024)
+/* Every state file starts with this word, a version and the SHA-256 of
+ * what follows the first line: a file cut short or changed on disk is
+ * recognised before anything reads it (GnuTLS crashes on a damaged
+ * session ticket). */
+#define STATE_MAGIC "outpost-state"
+#define STATE_VERSION 2
+#define SHA256_HEX SHA256_HEX_LEN
+
+/* ---- where state lives ---------------------------------------------------- */
+
+/* A directory that exists and belongs to this user. */
+static bool owned_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid();
+}
+
+/* The user's home, when it is one: an existing directory of theirs other
+ * than "/" (daemons and sudo run with HOME=/ or HOME=/nonexistent). */
+static const char *real_home(void)
+{
+    const char *h = home_dir();
+    return h[0] == '/' && h[1] && owned_dir(h) ? h : NULL;
+}
+
+static bool inside(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* Why there is no state directory, said once in --debug. */
+static void no_state(const char *why)
+{
+    static bool said;
+    if (!said)
+        debug_note("running without a state directory (%s): no endpoint is remembered and no "
+                   "TLS session resumed", why);
+    said = true;
+}
 
 char *state_dir(void)
 {
+    const char *home = real_home();
     const char *xdg = getenv("XDG_STATE_HOME");
-    char *dir = xdg && *xdg == '/' ? xasprintf("%s/outpost", xdg)
-                                   : xasprintf("%s/.local/state/outpost", home_dir());
-    if (make_private_dirs(dir) < 0) {
-        free(dir);
-        return NULL;
+    char *base = NULL;
+    if (xdg && xdg[0] == '/')
+        base = xstrdup(xdg);
+    else if (home)
+        base = xasprintf("%s/.local/state", home);
+    char *dir = NULL;
+    /* Inside the home, missing directories are made; outside it, only
+     * $XDG_STATE_HOME itself (in a directory that is the user's already)
+     * and "outpost" in it. */
+    char *parent = base ? xstrdup(base) : NULL;
+    char *slash = parent ? strrchr(parent, '/') : NULL;
+    if (slash)
+        *slash = '\0';
+    bool allowed = base && ((home && inside(base, home)) || owned_dir(base) ||
+                            (parent[0] && owned_dir(parent)));
+    free(parent);
+    if (allowed) {
+        dir = xasprintf("%s/outpost", base);
+        if (make_private_dirs(dir) < 0 || !owned_dir(dir)) {
+            free(dir);
+            dir = NULL;
+        }
+    } else if (geteuid() == 0 && owned_dir("/var/lib/outpost")) {
+        dir = xstrdup("/var/lib/outpost");
     }
+    if (!dir)
+        no_state(base ? "its place is not inside a home directory of this user"
+                      : "HOME is not a directory of this user");
+    free(base);
     return dir;
 }
 
-/* Replace dir/name with 'data' atomically: a private temporary file, then
- * rename. Failures are silent (see state.h). */
-static void replace_file(const char *dir, const char *name, const void *data, size_t len)
+/* ---- files with an integrity tag ------------------------------------------- */
+
+/* Replace dir/name with the tagged 'payload' atomically: a private
+ * temporary file, then rename. Failures are silent (see state.h). */
+static void save_file(const char *dir, const char *name, const void *payload, size_t len)
 {
+    char hex[SHA256_HEX + 1];
+    digest_hex(payload, len, hex);
+    char *head = xasprintf("%s %d %s\n", STATE_MAGIC, STATE_VERSION, hex);
     char *path = xasprintf("%s/%s", dir, name);
     char *tmp = xasprintf("%s/.%s.%ld", dir, name, (long)getpid());
+    unlink(tmp); /* left by a run of this pid that died */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) {
-        bool ok = write(fd, data, len) == (ssize_t)len;
+        bool ok = write(fd, head, strlen(head)) == (ssize_t)strlen(head) &&
+                  write(fd, payload, len) == (ssize_t)len;
         close(fd);
         if (!ok || rename(tmp, path) < 0)
             unlink(tmp);
     }
     free(tmp);
     free(path);
+    free(head);
+}
+
+char *state_check(const char *data, size_t n, size_t *len, const char **why)
+{
+    const char *nl = memchr(data, '\n', n);
+    char magic[32], hex[SHA256_HEX + 1], want[SHA256_HEX + 1];
+    int version = 0;
+    char head[256];
+    size_t hlen = nl ? (size_t)(nl - data) : 0;
+    if (!nl || hlen >= sizeof head) {
+        *why = "it is not an outpost state file of this version";
+        return NULL;
+    }
+    memcpy(head, data, hlen);
+    head[hlen] = '\0';
+    if (sscanf(head, "%31s %d %64s", magic, &version, hex) != 3 ||
+        strcmp(magic, STATE_MAGIC) != 0 || version != STATE_VERSION) {
+        *why = "it is not an outpost state file of this version";
+        return NULL;
+    }
+    size_t plen = n - hlen - 1;
+    digest_hex(nl + 1, plen, want);
+    if (strcmp(hex, want) != 0) {
+        *why = "its contents do not match their checksum (cut short or changed)";
+        return NULL;
+    }
+    char *payload = xmalloc(plen + 1);
+    memcpy(payload, nl + 1, plen);
+    payload[plen] = '\0';
+    *len = plen;
+    return payload;
+}
+
+/* The payload of dir/name, checked. NULL when there is none; a damaged or
+ * unusable file is reported (--debug) and removed, so it is replaced by
+ * the next good one instead of failing every run. */
+static char *load_file(const char *dir, const char *name, size_t max, size_t *len)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    char *data = NULL;
+    size_t n = 0;
+    const char *why = NULL;
+    int r = read_private_file(path, max, &data, &n, &why);
+    char *payload = r == 0 ? state_check(data, n, len, &why) : NULL;
+    if (data) {
+        secure_wipe(data, n);
+        free(data);
+    }
+    if (r != 1 && !payload) {
+        debug_note("state file %s ignored and removed: %s", path, why);
+        unlink(path);
+    }
+    free(path);
+    return payload;
+}
+
+/* ---- the endpoint that last worked ---------------------------------------- */
+
+int state_find_endpoint(char *text, const char *account, char **host, long *port)
+{
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char name[256], h[256];
+        long p;
+        if (sscanf(line, "%255s %255s %ld", name, h, &p) == 3 && strcmp(name, account) == 0 &&
+            p > 0 && p <= 65535) {
+            *host = xstrdup(h);
+            *port = p;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 int state_last_endpoint(const char *account, char **host, long *port)
@@ -52,23 +197,11 @@ int state_last_endpoint(const char *account, char **host, long *port)
     char *dir = state_dir();
     if (!dir)
         return -1;
-    char *path = xasprintf("%s/%s", dir, ENDPOINTS_FILE);
-    FILE *f = fopen(path, "re");
-    free(path);
+    size_t len = 0;
+    char *text = load_file(dir, ENDPOINTS_FILE, ENDPOINTS_MAX, &len);
     free(dir);
-    if (!f)
-        return -1;
-    char line[LINE_MAX_STATE], name[256], h[256];
-    long p;
-    int r = -1;
-    while (r < 0 && fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%255s %255s %ld", name, h, &p) == 3 && strcmp(name, account) == 0) {
-            *host = xstrdup(h);
-            *port = p;
-            r = 0;
-        }
-    }
-    fclose(f);
+    int r = text ? state_find_endpoint(text, account, host, port) : -1;
+    free(text);
     return r;
 }
 
@@ -79,72 +212,59 @@ void state_remember_endpoint(const char *account, const char *host, long port)
     char *dir = state_dir();
     if (!dir)
         return;
-    char *path = xasprintf("%s/%s", dir, ENDPOINTS_FILE);
+    size_t len = 0;
+    char *text = load_file(dir, ENDPOINTS_FILE, ENDPOINTS_MAX, &len);
     struct strbuf sb;
     sb_init(&sb);
-    FILE *f = fopen(path, "re");
-    char line[LINE_MAX_STATE], name[256];
-    while (f && fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%255s", name) == 1 && strcmp(name, account) != 0 && strchr(line, '\n'))
-            sb_puts(&sb, line);
+    for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char name[256];
+        if (sscanf(line, "%255s", name) == 1 && strcmp(name, account) != 0)
+            sb_printf(&sb, "%s\n", line);
     }
-    if (f)
-        fclose(f);
+    free(text);
     if (host)
         sb_printf(&sb, "%s %s %ld\n", account, host, port);
-    replace_file(dir, ENDPOINTS_FILE, sb.data ? sb.data : "", sb.len);
+    save_file(dir, ENDPOINTS_FILE, sb.data ? sb.data : "", sb.len);
     sb_free(&sb);
-    free(path);
     free(dir);
 }
+
+/* ---- TLS session resumption data ------------------------------------------- */
 
 /* One file per key, named by a hash of it; the key itself is stored in the
  * file too, so a collision reads as "no session", never as another's. */
 static char *tls_session_name(const char *key)
 {
-    uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        h = (h ^ *p) * UINT64_C(0x100000001b3);
-    return xasprintf("tls-session-%016llx", (unsigned long long)h);
+    char hex[SHA256_HEX + 1];
+    digest_hex(key, strlen(key), hex);
+    return xasprintf("tls-session-%.16s", hex);
 }
 
 void *state_load_tls_session(const char *key, size_t *len)
 {
     *len = 0;
-    char *dir = state_dir();
-    if (!dir || strchr(key, '\n')) {
-        free(dir);
+    if (strchr(key, '\n'))
         return NULL;
-    }
+    char *dir = state_dir();
+    if (!dir)
+        return NULL;
     char *name = tls_session_name(key);
-    char *path = xasprintf("%s/%s", dir, name);
+    size_t n = 0;
+    char *payload = load_file(dir, name, TLS_SESSION_MAX, &n);
     free(name);
     free(dir);
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    free(path);
-    if (fd < 0)
+    if (!payload)
         return NULL;
-    struct stat st;
-    char *buf = NULL;
-    ssize_t n = -1;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-        (st.st_mode & 077) == 0 && st.st_size > 0 && st.st_size <= TLS_SESSION_MAX) {
-        buf = xmalloc((size_t)st.st_size);
-        n = read(fd, buf, (size_t)st.st_size);
-    }
-    close(fd);
-    size_t head = strlen(TLS_SESSION_MAGIC) + strlen(key) + 1;
-    if (!buf || n != (ssize_t)st.st_size || (size_t)n <= head ||
-        memcmp(buf, TLS_SESSION_MAGIC, strlen(TLS_SESSION_MAGIC)) != 0 ||
-        memcmp(buf + strlen(TLS_SESSION_MAGIC), key, strlen(key)) != 0 || buf[head - 1] != '\n') {
-        if (buf)
-            secure_wipe(buf, (size_t)st.st_size);
-        free(buf);
+    size_t head = strlen(key) + 1;
+    if (n <= head || memcmp(payload, key, head - 1) != 0 || payload[head - 1] != '\n') {
+        secure_wipe(payload, n);
+        free(payload);
         return NULL;
     }
-    *len = (size_t)n - head;
-    memmove(buf, buf + head, *len);
-    return buf;
+    *len = n - head;
+    memmove(payload, payload + head, *len);
+    return payload;
 }
 
 void state_save_tls_session(const char *key, const void *data, size_t len)
@@ -156,12 +276,11 @@ void state_save_tls_session(const char *key, const void *data, size_t len)
         return;
     struct strbuf sb;
     sb_init(&sb);
-    sb_puts(&sb, TLS_SESSION_MAGIC);
     sb_puts(&sb, key);
     sb_puts(&sb, "\n");
     sb_append(&sb, data, len);
     char *name = tls_session_name(key);
-    replace_file(dir, name, sb.data, sb.len);
+    save_file(dir, name, sb.data, sb.len);
     secure_wipe(sb.data, sb.len);
     sb_free(&sb);
     free(name);

@@ -1,14 +1,19 @@
 /* outpost's small private state: the endpoint that last worked for each
- * account, under $XDG_STATE_HOME/outpost (default ~/.local/state/outpost),
- * files 0600 in a 0700 directory, replaced atomically. Losing it only
- * costs a slower first attempt, so every failure here is silent. */
+ * account, and TLS session resumption data, under $XDG_STATE_HOME/outpost
+ * (default ~/.local/state/outpost), files 0600 in a 0700 directory,
+ * replaced atomically, each with a checksum that is checked before its
+ * contents are used. Losing it only costs a slower first attempt, so every
+ * failure here is silent (said in --debug), and where there is no home
+ * directory of the user's own nothing is created: outpost runs without
+ * state (root uses /var/lib/outpost when it exists). */
 #ifndef OUTPOST_STATE_H
 #define OUTPOST_STATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The state directory, created if needed (NULL when it cannot be). */
+/* The state directory, created if needed where that is allowed (see
+ * above); NULL when there is none. */
 char *state_dir(void);
 
 /* The endpoint that last delivered for 'account': 0, or -1 if none. */
@@ -21,5 +26,12 @@ void state_remember_endpoint(const char *account, const char *host, long port);
  * Returns NULL (and *len 0) when there is none or it is unusable. */
 void *state_load_tls_session(const char *key, size_t *len);
 void state_save_tls_session(const char *key, const void *data, size_t len);
+
+/* The parsers, on their own for the fuzzer: the checked payload of a
+ * state file's text (NULL, and *why, when it is not one or was damaged);
+ * the endpoint remembered for 'account' in an endpoints payload (which is
+ * cut into lines in place). */
+char *state_check(const char *data, size_t n, size_t *len, const char **why);
+int state_find_endpoint(char *text, const char *account, char **host, long *port);
 
 #endif

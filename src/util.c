@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,74 @@ char *abbreviate_home(const char *path)
     if (n > 1 && strncmp(path, h, n) == 0 && path[n] == '/')
         return xasprintf("~%s", path + n);
     return xstrdup(path);
+}
+
+int read_private_file(const char *path, size_t max, char **data, size_t *len,
+                      const char **why)
+{
+    *data = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        *why = errno == ELOOP ? "it is a symbolic link" : "it cannot be opened";
+        return errno == ENOENT ? 1 : -1;
+    }
+    struct stat st;
+    int r = -1;
+    if (fstat(fd, &st) < 0)
+        *why = "it cannot be examined";
+    else if (!S_ISREG(st.st_mode))
+        *why = "it is not a regular file";
+    else if (st.st_uid != geteuid())
+        *why = "it belongs to another user";
+    else if (st.st_mode & 077)
+        *why = "other users may read or write it";
+    else if ((uint64_t)st.st_size > max)
+        *why = "it is larger than such a file can be";
+    else
+        r = 0;
+    if (r == 0) {
+        char *buf = xmalloc((size_t)st.st_size + 1);
+        size_t got = 0;
+        while (got < (size_t)st.st_size) {
+            ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        if (got != (size_t)st.st_size) {
+            secure_wipe(buf, (size_t)st.st_size);
+            free(buf);
+            *why = "it changed while it was read";
+            r = -1;
+        } else {
+            buf[got] = '\0';
+            *data = buf;
+            *len = got;
+        }
+    }
+    close(fd);
+    return r;
+}
+
+int stdio_guard(void)
+{
+    int closed = 0;
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* open() takes the lowest free number: this one. */
+        int nfd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (nfd != fd) {
+            if (nfd >= 0)
+                close(nfd);
+            return -1;
+        }
+        closed |= 1 << fd;
+    }
+    return closed;
 }
 
 int64_t now_ms(void)

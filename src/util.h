@@ -53,6 +53,22 @@ const char *home_dir(void);
 /* Show a path the way a person wrote it: $HOME/x -> ~/x. */
 char *abbreviate_home(const char *path);
 
+/* Descriptors 0, 1 and 2 that are closed (a daemon's child may be started
+ * so) are opened on /dev/null, before anything else is opened: otherwise
+ * the next file or socket opened would become "stdout" or "stderr", and
+ * what outpost prints would end up in it. Returns a mask of those that
+ * were closed (1 << fd), or -1 when /dev/null cannot be opened. */
+int stdio_guard(void);
+
+/* Read a small file of outpost's own defensively: opened with O_NOFOLLOW
+ * and O_NONBLOCK (a FIFO or a device put in its place cannot hang us), and
+ * only a regular file owned by this user, not readable or writable by
+ * others, of at most 'max' bytes is read. Returns 0 with *data (malloc'd,
+ * NUL-terminated, the caller wipes it if it is a secret) and *len; 1 when
+ * there is no such file; -1 when it is unusable, with *why saying why. */
+int read_private_file(const char *path, size_t max, char **data, size_t *len,
+                      const char **why);
+
 /* Milliseconds on a monotonic clock. */
 int64_t now_ms(void);
 

@@ -195,6 +195,10 @@ PY
     cat "$f"
 }
 
+# queue_ids DIR: the queue entries in DIR (not tmp/, failed/, quarantine/
+# or the side files), one id per line
+queue_ids() { ls "$1" 2>/dev/null | grep -E '^[0-9]{8}T[0-9]{6}-[0-9]+-[0-9a-f]{8}$'; }
+
 # Settings for tests that check a message arrives byte for byte: outpost adds
 # no From, Date or Message-ID of its own.
 KEEP_HEADERS=("set_from_header off" "set_date_header off" "set_msgid_header off")

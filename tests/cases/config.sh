@@ -107,6 +107,10 @@ check "the envelope sender is the -f address" grep -qx 'envelope from = anyone@w
 run_outpost -f stranger@else.example --pretend x@example.org
 check "no match: the default account" grep -qx 'using account default from ~/.outpostrc' "$OUT"
 run_outpost -a wild --pretend x@example.org
+is "$RC" 0 "--pretend with a wildcard from and no -f: the settings anyway (msmtp does), exit 0"
+check "--pretend without a sender: says why there is none" \
+    grep -q "^envelope from = (none: account 'wild': 'from \*@wild.example' is a pattern" "$OUT"
+run_outpost -a wild x@example.org <<<hi
 is "$RC" 78 "a wildcard from without -f cannot be a sender: exit 78"
 run_outpost -a work --port=2526 --pretend x@example.org
 check "command-line settings override the account" grep -qx 'port = 2526' "$OUT"

@@ -175,7 +175,7 @@ mkdir -m 700 "$T/q"
 queue_config "$T/q"
 run_outpost -oi x@example.org <"$T/msg"
 is "$RC" 0 "a private queue_dir: queued"
-ID=$(ls "$T/q" | grep -v -e '\.state$' -e '^tmp$' -e '^failed$')
+ID=$(queue_ids "$T/q")
 cp "$T/q/$ID" "$T/outside-entry"
 rm "$T/q/$ID"
 PLANTED=20260101T000000-1-0badf00d

@@ -1,5 +1,5 @@
 /* A queue entry as outpost reads it back (the envelope lines, then the
- * message), its .state file, and mailq's listing of the queue. The same
+ * message, checked against its size and checksum), its .state file, and mailq's listing of the queue. The same
  * input is written as both files of one entry in a private directory. */
 #include "config.h"
 
@@ -63,6 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct spool sp;
         queue_message(&e, &sp);
         if (sp.size > e.file_size)
+            __builtin_trap();
+        if (queue_verify(&e, &err) < 0 && err.cls != ERR_MESSAGE && err.cls != ERR_IO)
             __builtin_trap();
     }
     queue_close(&e);

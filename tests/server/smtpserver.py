@@ -38,11 +38,13 @@ The script (JSON) may set:
                  SCRAM-SHA-256-PLUS (tls-unique, so TLS 1.2 only), XOAUTH2
                  and OAUTHBEARER (the password is the token). A success is
                  logged as "-- authenticated as U with MECH".
+    "max_rcpts": N: accept at most N recipients per transaction, then
+                 "452 4.5.3 Error: too many recipients" (RFC 5321 4.5.3.1.10)
     "read_rate": bytes per second: read no faster than this (with a small
                  receive buffer), so a long message takes a while
     "faults":    a list of rules; the first that matches a step applies:
         {"at": STEP, "match": "substring of the command",
-         "session": N, "times": K, "in_tls": true|false,
+         "session": N, "times": K, "after": K, "in_tls": true|false,
          "reply": "451 4.3.0 Try later"     send this instead of the normal reply
          "raw": "bytes\\r\\n"                send exactly these bytes instead
          "action": "close" | "reset" | "stall" | "stall_noread",
@@ -50,6 +52,7 @@ The script (JSON) may set:
          "flood": "text", "flood_bytes": N, "tail": "text"
                              (after reply/raw: the text repeated to N bytes,
                               or without end when N is 0, then the tail)}
+    "after": K lets the first K matching moments pass untouched.
     STEP is one of CONNECT (before the greeting), EHLO, HELO, STARTTLS,
     HANDSHAKE (instead of the server's side of the TLS handshake: "raw"
     is sent in plaintext, "stall" reads the ClientHello and never answers),
@@ -209,6 +212,9 @@ class Session(socketserver.BaseRequestHandler):
             if "in_tls" in rule and rule["in_tls"] != self.in_tls:
                 continue
             if "match" in rule and rule["match"] not in command:
+                continue
+            if rule.get("after", 0) > 0:
+                rule["after"] -= 1
                 continue
             if rule.get("times", 1) <= 0:
                 continue
@@ -537,6 +543,10 @@ class Session(socketserver.BaseRequestHandler):
             self.reply("501 5.5.4 Syntax: RCPT TO:<address>")
             return
         if self.apply("RCPT", None, line):
+            limit = self.script.get("max_rcpts")
+            if limit is not None and len(self.rcpts) >= limit:
+                self.reply("452 4.5.3 Error: too many recipients")
+                return
             addr, _, params = arg[3:].strip().partition(" ")
             self.rcpts.append(addr.strip("<>"))
             self.rcpt_params.append(params.strip())

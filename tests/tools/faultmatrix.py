@@ -16,6 +16,9 @@ with outpost, and checks:
     empty (the message is still the caller's), a queued exit 0 leaves
     exactly one entry holding the message;
   - the password is not in anything outpost printed.
+The queue-on cells run a second time with outpost's standard output and
+error closed (as a daemon may start it): then nothing it would have
+printed may turn up in the queue entry or in what the server received.
 Prints one line per cell, "0<TAB>description" or "1<TAB>description" with
 "#" lines of detail after a failure, then a "#" summary line with the
 counts; tests/cases/faults.sh turns them into TAP.
@@ -181,10 +184,15 @@ def queue_entries(queue_dir):
     if not os.path.isdir(queue_dir):
         return []
     return [n for n in os.listdir(queue_dir)
-            if n not in ("tmp", "failed") and not n.endswith(".state")]
+            if n not in ("tmp", "failed", "quarantine") and not n.endswith(".state")]
 
 
-def run_cell(outpost, pki, work, n, mode, step_name, step, fault, queue):
+def close_stdout_stderr():
+    os.close(1)
+    os.close(2)
+
+
+def run_cell(outpost, pki, work, n, mode, step_name, step, fault, queue, closed):
     cell = os.path.join(work, "cell-%d" % n)
     record = os.path.join(cell, "server")
     home = os.path.join(cell, "home")
@@ -205,7 +213,8 @@ def run_cell(outpost, pki, work, n, mode, step_name, step, fault, queue):
         try:
             proc = subprocess.run([outpost, "-C", conf, "-oi", "rcpt@example.org"],
                                   input=message.encode(), capture_output=True, env=env,
-                                  timeout=TIMEOUT_S + SLACK_S + 8)
+                                  timeout=TIMEOUT_S + SLACK_S + 8,
+                                  preexec_fn=close_stdout_stderr if closed else None)
             rc, stderr = proc.returncode, proc.stdout + proc.stderr
         except subprocess.TimeoutExpired as e:
             rc, stderr = "hung", (e.stderr or b"")
@@ -242,12 +251,18 @@ def run_cell(outpost, pki, work, n, mode, step_name, step, fault, queue):
             problems.append("queued: %d entries, expected 1" % len(entries))
         for e in entries:
             with open(os.path.join(queue_dir, e), "rb") as f:
-                if MARKER.encode() not in f.read():
+                data = f.read()
+                if MARKER.encode() not in data:
                     problems.append("queue entry %s does not hold the message" % e)
+                if b"outpost: " in data:
+                    problems.append("queue entry %s holds a line outpost printed" % e)
+    if "C: outpost: " in transcript or "C: --> " in transcript:
+        problems.append("a line outpost printed reached the server")
     if PASSWORD.encode() in stderr:
         problems.append("the password appears in outpost's output")
-    desc = "%s, %s, %s, queue %s: exit %s in %.1f s" % (
-        mode, step_name, fault, "on" if queue else "off", rc, elapsed)
+    desc = "%s, %s, %s, queue %s%s: exit %s in %.1f s" % (
+        mode, step_name, fault, "on" if queue else "off",
+        ", stdout and stderr closed" if closed else "", rc, elapsed)
     detail = []
     if problems:
         detail = ["# " + p for p in problems]
@@ -259,13 +274,13 @@ def run_cell(outpost, pki, work, n, mode, step_name, step, fault, queue):
 def main():
     outpost, pki, work = sys.argv[1:4]
     cells = []
-    for queue in (False, True):
+    for queue, closed in ((False, False), (True, False), (True, True)):
         for mode in MODES:
             for step_name, step in STEPS:
                 if mode not in step.get("modes", MODES):
                     continue
                 for fault in FAULTS:
-                    cells.append((mode, step_name, step, fault, queue))
+                    cells.append((mode, step_name, step, fault, queue, closed))
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(run_cell, outpost, pki, work, n, *c)
                    for n, c in enumerate(cells, 1)]
@@ -280,7 +295,8 @@ def main():
         by_rc[rc] = by_rc.get(rc, 0) + 1
     per_mode = ", ".join("%s %d" % (m, sum(1 for c in cells if c[0] == m)) for m in MODES)
     codes = ", ".join("exit %s: %d" % (k, by_rc[k]) for k in sorted(by_rc, key=str))
-    print("# fault matrix: %d cells (%s; queue off and on): %d passed, %d failed; %s"
+    print("# fault matrix: %d cells (%s; queue off, on, and on with stdout and stderr "
+          "closed): %d passed, %d failed; %s"
           % (len(cells), per_mode, len(cells) - failed, failed, codes))
     return 0
 
