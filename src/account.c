@@ -474,6 +474,7 @@ static const struct field fields[] = {
     {"ntlmdomain", STR(ntlmdomain), p_text, false, NULL, NULL},
     {"password_from", STR(password_from), p_password_from, false, NULL, NULL},
     {"pop_before_smtp", STR(pop_before_smtp), p_text, false, NULL, NULL},
+    {"auth_without_tls", BOOL(auth_without_tls), p_bool, false, NULL, NULL},
     {"tls", BOOL(tls), p_bool, false, NULL, NULL},
     {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL},
     {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL},

@@ -44,6 +44,7 @@ struct account {
     char *ntlmdomain;
     char *password_from;   /* keyring service: "smtp" (NULL), "imap", "pop3" */
     char *pop_before_smtp; /* HOST[:PORT] to log in to first, or NULL */
+    bool auth_without_tls; /* AUTH over a connection without TLS (opt-in) */
 
     /* TLS */
     bool tls;

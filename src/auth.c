@@ -226,7 +226,8 @@ static void run_end(struct run *r)
 
 /* ---- choosing ---------------------------------------------------------- */
 
-static int choose(const struct smtp *s, const struct auth_params *p, bool tls,
+/* 'binding': channel binding data can be had (TLS, and GnuTLS gives it). */
+static int choose(const struct smtp *s, const struct auth_params *p, bool tls, bool binding,
                   const struct mechanism **out, struct error *err)
 {
     const char *offered = s->caps.auth[0] ? s->caps.auth : NULL;
@@ -243,36 +244,29 @@ static int choose(const struct smtp *s, const struct auth_params *p, bool tls,
         if (!caps_has_auth(&s->caps, m->name))
             return err_set(err, ERR_CONFIG, "the server does not offer AUTH %s (it offers: %s)",
                            m->name, offered);
-        if (m->plus && !tls)
+        if (m->plus && !binding)
             return err_set(err, ERR_CONFIG, "%s binds to the TLS channel: it needs 'tls on'",
                            m->name);
         *out = m;
         return 0;
     }
-    const struct mechanism *best = NULL;
-    bool skipped_cleartext = false;
+    /* Without TLS (only with auth_without_tls), a mechanism that does not
+     * send the password readable is preferred whatever its rank. */
+    const struct mechanism *best = NULL, *best_cleartext = NULL;
     for (size_t i = 0; i < ARRAY_LEN(mechanisms); i++) {
         const struct mechanism *m = &mechanisms[i];
         if (m->rank == 0 || !caps_has_auth(&s->caps, m->name) || !available(m))
             continue;
-        if ((m->plus && !tls) || (strcmp(m->name, "EXTERNAL") == 0 && !p->client_cert))
+        if ((m->plus && !binding) || (strcmp(m->name, "EXTERNAL") == 0 && !p->client_cert))
             continue;
-        if (m->cleartext && !tls) {
-            skipped_cleartext = true;
-            continue;
-        }
-        if (!best || m->rank < best->rank)
-            best = m;
+        const struct mechanism **slot = m->cleartext && !tls ? &best_cleartext : &best;
+        if (!*slot || m->rank < (*slot)->rank)
+            *slot = m;
     }
-    if (best) {
-        *out = best;
+    if (best || best_cleartext) {
+        *out = best ? best : best_cleartext;
         return 0;
     }
-    if (skipped_cleartext)
-        return err_set(err, ERR_CONFIG, "the server offers only mechanisms that send the "
-                                        "password readable (%s), and this connection has no "
-                                        "TLS: set 'tls on' (or, if you accept that risk, name "
-                                        "the mechanism, e.g. 'auth plain')", offered);
     return err_set(err, ERR_CONFIG, "no authentication mechanism in common with the server "
                                     "(it offers: %s; see outpost --version for ours)", offered);
 }
@@ -349,11 +343,20 @@ static int exchange(struct smtp *s, struct run *r, struct error *err)
 int auth_login(struct smtp *s, const struct auth_params *p, struct auth_used *used,
                struct error *err)
 {
+    bool tls = tls_active(s->conn);
+    /* Without TLS every mechanism gives something away: the password
+     * itself (PLAIN, LOGIN), a response open to offline guessing or replay
+     * (CRAM-MD5, DIGEST-MD5, SCRAM without channel binding), a token. */
+    if (!tls && !p->without_tls)
+        return err_set(err, ERR_CONFIG, "refusing to authenticate over a connection without "
+                                        "TLS: the password, or what is made from it, would "
+                                        "cross the network where it can be read or replayed. "
+                                        "Set 'tls on' (port 587 with STARTTLS, or 465), or, to "
+                                        "accept that risk, 'auth_without_tls on'");
     bool exporter = false;
-    char *cb = tls_channel_binding(s->conn, &exporter);
-    bool tls = cb != NULL;
+    char *cb = tls ? tls_channel_binding(s->conn, &exporter) : NULL;
     const struct mechanism *m = NULL;
-    if (choose(s, p, tls, &m, err) < 0) {
+    if (choose(s, p, tls, cb != NULL, &m, err) < 0) {
         secure_free(cb);
         return -1;
     }

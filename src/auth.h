@@ -21,9 +21,11 @@ struct auth_params {
     const char *mechanism;   /* "on": the strongest both sides have; else one */
     const char *user;
     const char *host;        /* the server, for GSSAPI, DIGEST-MD5, OAUTHBEARER */
-    long port;
+    long port;               /* (both NULL/0: the endpoint's, session.c) */
     const char *ntlmdomain;
     bool client_cert;        /* a TLS client certificate was given: EXTERNAL */
+    bool without_tls;        /* auth_without_tls: AUTH may go over a connection
+                                without TLS (else it never does) */
     auth_secret_fn secret;
     void *secret_ctx;
 };
@@ -37,8 +39,8 @@ struct auth_used {
 /* Authenticate on 's' (after the last EHLO); 'used' (or NULL) is told the
  * mechanism as soon as it is chosen. Failures: ERR_AUTH (the
  * server said no; a hint is in the message), ERR_TEMPORARY (4xx),
- * ERR_CONFIG (nothing usable: no common mechanism, cleartext without TLS,
- * mechanism not compiled in), ERR_PROTOCOL (a challenge that makes no
+ * ERR_CONFIG (nothing usable: no common mechanism, no TLS and no
+ * auth_without_tls, mechanism not compiled in), ERR_PROTOCOL (a challenge that makes no
  * sense). */
 int auth_login(struct smtp *s, const struct auth_params *p, struct auth_used *used,
                struct error *err);

@@ -65,11 +65,17 @@ static size_t feed_byte(struct canon *c, unsigned char ch, size_t i, char *out)
         c->line++;
         return o;
     }
-    if (c->held_cr) { /* a CR not followed by LF stays a bare CR */
+    if (c->held_cr) {
+        /* A CR not followed by LF ends the line too: no bare CR may reach
+         * the wire (RFC 5321 2.3.8; the SMTP smuggling attacks). A "."
+         * line ended so is text, never the end of input. */
         if (c->held_dot)
             out[o++] = '.';
         out[o++] = '\r';
+        out[o++] = '\n';
         c->held_dot = c->held_cr = false;
+        c->bol = true;
+        c->line++;
     }
     if (ch == '\r') {
         c->held_cr = true;

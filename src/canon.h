@@ -1,7 +1,8 @@
-/* Canonical message text: whatever the caller's line ends (LF or CRLF),
- * the spool holds CRLF lines, the last one terminated, so the SMTP writer
- * only has to dot-stuff (DATA) or copy (BDAT). A streaming state machine:
- * feed it any chunks, memory stays flat. */
+/* Canonical message text: whatever the caller's line ends (LF, CRLF or a
+ * lone CR), the spool holds CRLF lines, the last one terminated, so the
+ * SMTP writer only has to dot-stuff (DATA) or copy (BDAT), and no bare CR
+ * or bare LF can ever reach the wire. A streaming state machine: feed it
+ * any chunks, memory stays flat. */
 #ifndef OUTPOST_CANON_H
 #define OUTPOST_CANON_H
 

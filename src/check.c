@@ -149,7 +149,7 @@ static void capabilities(struct check_run *run, const char *name, const char *li
 }
 
 static void certificate(struct check_run *run, const struct account_setup *su,
-                        const struct tls_info *t)
+                        const struct plan_endpoint *pe, const struct tls_info *t)
 {
     const struct tls_cert_info *c = &t->cert;
     long long days = (long long)((c->not_after - time(NULL)) / 86400);
@@ -161,7 +161,8 @@ static void certificate(struct check_run *run, const struct account_setup *su,
     if (su->tls.fingerprint) {
         snprintf(how, sizeof how, "pinned with tls_fingerprint");
     } else if (su->tls.certcheck) {
-        snprintf(how, sizeof how, "trusted, and valid for %s", su->tls.host);
+        snprintf(how, sizeof how, "trusted, and valid for %s",
+                 su->tls.host ? su->tls.host : pe->host);
     } else {
         snprintf(how, sizeof how, "NOT verified (tls_certcheck off)");
         v = V_WARN;
@@ -191,7 +192,7 @@ static void certificate(struct check_run *run, const struct account_setup *su,
 }
 
 static void tls_steps(struct check_run *run, const struct account_setup *su,
-                      const struct session_report *rep)
+                      const struct plan_endpoint *pe, const struct session_report *rep)
 {
     char detail[512];
     snprintf(detail, sizeof detail, "%s, %s", rep->tls_info.protocol, rep->tls_info.cipher);
@@ -200,7 +201,7 @@ static void tls_steps(struct check_run *run, const struct account_setup *su,
         {"cipher", F_STR, rep->tls_info.cipher, 0, 0},
     };
     step(run, "tls", V_OK, rep->ms[SESSION_TLS], detail, NULL, f, ARRAY_LEN(f));
-    certificate(run, su, &rep->tls_info);
+    certificate(run, su, pe, &rep->tls_info);
 }
 
 static void auth_step(struct check_run *run, const struct account_setup *su,
@@ -239,7 +240,7 @@ static bool session_steps(struct check_run *run, const struct account_setup *su,
     if (pe->tls == TLS_IMPLICIT) {
         if (at == SESSION_TLS)
             return failed(run, "tls", ms[SESSION_TLS], e, context, NULL, 0);
-        tls_steps(run, su, rep);
+        tls_steps(run, su, pe, rep);
     }
     if (at == SESSION_GREETING)
         return failed(run, "greeting", ms[SESSION_GREETING], e, context, NULL, 0);
@@ -254,7 +255,7 @@ static bool session_steps(struct check_run *run, const struct account_setup *su,
              NULL, 0);
         if (at == SESSION_TLS)
             return failed(run, "tls", ms[SESSION_TLS], e, context, NULL, 0);
-        tls_steps(run, su, rep);
+        tls_steps(run, su, pe, rep);
     }
     if (at == SESSION_EHLO)
         return failed(run, "ehlo", ms[SESSION_EHLO], e, context, NULL, 0);

@@ -24,7 +24,6 @@ struct parse_state {
     size_t first;              /* this file's first index in cfg->accounts */
     struct account *defaults;  /* this file's 'defaults' section */
     struct account *current;   /* where commands go; NULL before the first */
-    bool group_writable;       /* refuse commands that run programs */
     bool has_password;
     unsigned password_line;
 };
@@ -182,14 +181,6 @@ static int parse_line(struct parse_state *st, char *text, unsigned line, bool fr
     char *arg = trim_argument(text);
     *cmd_end = '\0';
 
-    if ((strcmp(cmd, "eval") == 0 || strcmp(cmd, "passwordeval") == 0) && st->group_writable) {
-        char *why = xasprintf("refusing '%s': the file is writable by other users, who could "
-                              "make it run any program as you; run: chmod go-w %s",
-                              cmd, st->display);
-        line_error(err, st, line, why);
-        free(why);
-        return -1;
-    }
     if (strcmp(cmd, "eval") == 0)
         return cmd_eval(st, arg, line, from_eval, err);
     if (strcmp(cmd, "defaults") == 0) {
@@ -217,16 +208,23 @@ static int parse_line(struct parse_state *st, char *text, unsigned line, bool fr
     return 0;
 }
 
-/* Checks made before a line is read: nobody else may be able to write the
- * file (they could make it run commands or redirect your mail). */
-static int check_writers(struct parse_state *st, const struct stat *sb, struct error *err)
+/* Checks made before a line is read, whatever the file holds: nobody but
+ * its reader (or root) may be able to change it. Whoever can could point
+ * the account at a server of their own and collect the password from the
+ * keyring or ~/.netrc, or make it run any program as you (eval,
+ * passwordeval). */
+static int check_writers(const struct parse_state *st, const struct stat *sb, struct error *err)
 {
-    if (sb->st_mode & S_IWOTH)
+    if (sb->st_uid != geteuid() && sb->st_uid != 0)
         return err_set(err, ERR_CONFIG,
-                       "%s: refusing a configuration file that anyone can write "
-                       "(mode %04o); run: chmod o-w %s",
+                       "%s: refusing a configuration file that belongs to another user (uid "
+                       "%u), who could change it; use a file of your own, or run: chown %u %s",
+                       st->display, (unsigned)sb->st_uid, (unsigned)geteuid(), st->display);
+    if (sb->st_mode & (S_IWGRP | S_IWOTH))
+        return err_set(err, ERR_CONFIG,
+                       "%s: refusing a configuration file that other users can write "
+                       "(mode %04o); run: chmod go-w %s",
                        st->display, (unsigned)(sb->st_mode & 07777), st->display);
-    st->group_writable = (sb->st_mode & S_IWGRP) != 0;
     return 0;
 }
 

@@ -129,7 +129,8 @@ int deliver_setup_account(const struct account *a, struct account_setup *su, str
         msg_warn("account '%s' has tls_certcheck off: the server's identity is not checked, so "
                  "anyone on the network path can read and change what is sent", a->name);
     su->tls = (struct tls_params){
-        .host = a->tls_host_override ? a->tls_host_override : a->host,
+        /* NULL: each endpoint is verified under its own name. */
+        .host = a->tls_host_override,
         .certcheck = a->tls_certcheck,
         .trust_file = a->tls_trust_file,
         .crl_file = a->tls_crl_file,
@@ -142,10 +143,10 @@ int deliver_setup_account(const struct account *a, struct account_setup *su, str
     su->auth = (struct auth_params){
         .mechanism = a->auth,
         .user = a->user,
-        .host = a->host,
-        .port = a->port,
+        /* host and port: the endpoint's (session.c) */
         .ntlmdomain = a->ntlmdomain,
         .client_cert = a->tls_cert_file != NULL,
+        .without_tls = a->auth_without_tls,
         .secret = account_secret,
         .secret_ctx = (void *)a,
     };

@@ -41,16 +41,21 @@ static void enter_step(struct session *s, const struct session_params *p,
 }
 
 /* The handshake, resuming the session stored for this endpoint if any;
- * what it came to goes into the report, when one is asked for. */
+ * what it came to goes into the report, when one is asked for. Each
+ * endpoint is verified (and given SNI) under its own name, unless the
+ * account names another (tls_host_override): a certificate good for the
+ * first host proves nothing about the second. */
 static int start_tls(struct session *s, const struct endpoint *ep,
                      const struct session_params *p, struct error *err)
 {
     int r;
+    struct tls_params tp = *p->tls;
+    if (!tp.host)
+        tp.host = ep->host;
     if (!p->tls_resume || ep->socket) {
-        r = tls_start(&s->conn, p->tls, err);
+        r = tls_start(&s->conn, &tp, err);
     } else {
-        struct tls_params tp = *p->tls;
-        s->tls_resume_key = resume_key(ep, p->tls);
+        s->tls_resume_key = resume_key(ep, &tp);
         void *data = state_load_tls_session(s->tls_resume_key, &tp.resume_len);
         tp.resume_data = data;
         r = tls_start(&s->conn, &tp, err);
@@ -166,7 +171,12 @@ int session_start(struct session *s, int fd, const struct endpoint *ep,
         r = upgrade_to_tls(s, ep, p, err);
     if (r == 0 && p->auth) {
         enter_step(s, p, SESSION_AUTH);
-        r = auth_login(&s->smtp, p->auth, p->report ? &p->report->auth : NULL, err);
+        struct auth_params ap = *p->auth;
+        if (!ap.host) { /* GSSAPI's service name, OAUTHBEARER's host= and port= */
+            ap.host = ep->host;
+            ap.port = ep->port;
+        }
+        r = auth_login(&s->smtp, &ap, p->report ? &p->report->auth : NULL, err);
     }
     if (r < 0) {
         smtp_quit(&s->smtp);

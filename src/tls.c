@@ -181,8 +181,26 @@ static void cert_names(gnutls_x509_crt_t crt, char *out, size_t cap)
         snprintf(out, cap, "(no names)");
 }
 
+/* What makes a certificate weak, in words: its signature's digest or the
+ * size of its RSA key (else, a certificate of its chain). */
+static void weakness(gnutls_x509_crt_t crt, char *out, size_t cap)
+{
+    unsigned bits = 0;
+    int pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
+    int sign = gnutls_x509_crt_get_signature_algorithm(crt);
+    gnutls_digest_algorithm_t dig = gnutls_sign_get_hash_algorithm((gnutls_sign_algorithm_t)sign);
+    if (dig == GNUTLS_DIG_SHA1 || dig == GNUTLS_DIG_MD5)
+        snprintf(out, cap, "it is signed with %s", gnutls_digest_get_name(dig));
+    else if (pk == GNUTLS_PK_RSA && bits < 2048)
+        snprintf(out, cap, "its RSA key has only %u bits", bits);
+    else
+        snprintf(out, cap, "a certificate of its chain is signed with an algorithm, or has a "
+                           "key,");
+}
+
 static void describe_cert(gnutls_x509_crt_t crt, struct tls_cert_info *ci)
 {
+    weakness(crt, ci->weakness, sizeof ci->weakness);
     dn_text(gnutls_x509_crt_get_dn3, crt, ci->subject, sizeof ci->subject);
     dn_text(gnutls_x509_crt_get_issuer_dn3, crt, ci->issuer, sizeof ci->issuer);
     cert_names(crt, ci->names, sizeof ci->names);
@@ -273,7 +291,11 @@ static void explain_status(unsigned status, const struct tls_cert_info *ci, cons
     if (status & GNUTLS_CERT_REVOKED)
         appendf(out, cap, "it has been revoked; ");
     if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
-        appendf(out, cap, "it is signed with an insecure algorithm; ");
+        appendf(out, cap, "%s, weaker than the verification profile allows (RSA keys of 2048 "
+                          "bits or more, no SHA-1; tls_priorities can choose another profile, at "
+                          "the risk of accepting a forged certificate); ", ci->weakness);
+    if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
+        appendf(out, cap, "its extended key usage does not allow a TLS server (serverAuth); ");
     if (status & GNUTLS_CERT_SIGNATURE_FAILURE)
         appendf(out, cap, "its signature is not valid; ");
     if (!out[0]) {
@@ -289,6 +311,26 @@ static void explain_status(unsigned status, const struct tls_cert_info *ci, cons
         out[n - 2] = '\0'; /* the last "; " */
 }
 
+static bool is_ip_literal(const char *host);
+
+/* RFC 9525: the server's name must be in subjectAltName (a DNS name, or
+ * an address for an address); a certificate that names it only in its
+ * common name is refused, as browsers have refused them for years. With a
+ * subjectAltName of the right kind, GnuTLS never looks at the CN. */
+static bool has_alt_name_for(gnutls_x509_crt_t crt, const char *host)
+{
+    int want = is_ip_literal(host) ? GNUTLS_SAN_IPADDRESS : GNUTLS_SAN_DNSNAME;
+    for (unsigned i = 0;; i++) {
+        char buf[256];
+        size_t len = sizeof buf;
+        int type = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &len, NULL);
+        if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+            return false;
+        if (type == want)
+            return true;
+    }
+}
+
 static int verify_server(gnutls_session_t s, const struct tls_params *p, struct error *err)
 {
     gnutls_x509_crt_t crt;
@@ -301,8 +343,20 @@ static int verify_server(gnutls_session_t s, const struct tls_params *p, struct 
         r = check_fingerprint(crt, p->fingerprint, ci.sha256, err);
     } else if (p->certcheck) {
         unsigned status = 0;
-        int rc = gnutls_certificate_verify_peers3(s, p->host, &status);
-        if (rc < 0) {
+        /* The name, and the purpose: a certificate with an extended key
+         * usage must allow serverAuth (one without any may be used). */
+        gnutls_typed_vdata_st want[] = {
+            {GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)p->host, 0},
+            {GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0},
+        };
+        int rc = gnutls_certificate_verify_peers(s, want, ARRAY_LEN(want), &status);
+        if (rc == 0 && status == 0 && !has_alt_name_for(crt, p->host)) {
+            r = err_set(err, ERR_TLS,
+                        "the server's certificate is not trusted: it names %s only in its "
+                        "common name, not in a subjectAltName (RFC 9525). If you are sure this "
+                        "is the right server, pin its certificate with 'tls_fingerprint %s'",
+                        p->host, ci.sha256);
+        } else if (rc < 0) {
             r = err_set(err, ERR_TLS, "cannot verify the server's certificate: %s",
                         gnutls_strerror(rc));
         } else if (status != 0) {
@@ -390,19 +444,26 @@ static bool is_ip_literal(const char *host)
     return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
+/* What outpost adds to GnuTLS's default priorities, unless tls_priorities
+ * says otherwise: no TLS 1.0 or 1.1 (RFC 8996), and the MEDIUM
+ * verification profile (RSA and Diffie-Hellman of 2048 bits or more, no
+ * SHA-1 signatures). */
+#define DEFAULT_PRIORITY_CHANGES "-VERS-TLS1.1:-VERS-TLS1.0:%PROFILE_MEDIUM"
+
 static int new_session(struct tls_state *t, int fd, const struct tls_params *p,
                        struct error *err)
 {
     int rc = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
     if (rc < 0)
         return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
+    const char *where = NULL;
     if (p->priorities) {
-        const char *where = NULL;
         rc = gnutls_priority_set_direct(t->session, p->priorities, &where);
         if (rc < 0)
             return err_set(err, ERR_CONFIG, "tls_priorities '%s': %s%s%s", p->priorities,
                            gnutls_strerror(rc), where ? " at " : "", where ? where : "");
-    } else if ((rc = gnutls_set_default_priority(t->session)) < 0) {
+    } else if ((rc = gnutls_set_default_priority_append(t->session, DEFAULT_PRIORITY_CHANGES,
+                                                        &where, 0)) < 0) {
         return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
     }
     rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
@@ -428,7 +489,8 @@ static int new_session(struct tls_state *t, int fd, const struct tls_params *p,
     return 0;
 }
 
-static int handshake(struct conn *c, gnutls_session_t s, struct error *err)
+/* 'priorities': tls_priorities was set (so its versions are the user's). */
+static int handshake(struct conn *c, gnutls_session_t s, bool priorities, struct error *err)
 {
     conn_arm_deadline(c);
     for (;;) {
@@ -450,8 +512,16 @@ static int handshake(struct conn *c, gnutls_session_t s, struct error *err)
             return err_set(err, ERR_TEMPORARY, "TLS handshake: the connection was closed (%s)",
                            gnutls_strerror(rc));
         const char *alert = NULL;
-        if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED)
+        bool version = rc == GNUTLS_E_UNSUPPORTED_VERSION_PACKET;
+        if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED) {
             alert = gnutls_alert_get_name(gnutls_alert_get(s));
+            version |= gnutls_alert_get(s) == GNUTLS_A_PROTOCOL_VERSION;
+        }
+        if (version && !priorities)
+            return err_set(err, ERR_TLS, "TLS handshake failed: the server offers no TLS "
+                                         "version outpost accepts (1.2 or newer; RFC 8996 retired "
+                                         "1.0 and 1.1). If it cannot be upgraded, tls_priorities "
+                                         "can allow them: 'NORMAL:+VERS-TLS1.1:+VERS-TLS1.0'");
         return err_set(err, ERR_TLS, "TLS handshake failed: %s%s%s", gnutls_strerror(rc),
                        alert ? ": " : "", alert ? alert : "");
     }
@@ -462,10 +532,10 @@ int tls_start(struct conn *c, const struct tls_params *p, struct error *err)
     struct tls_state *t = xcalloc(1, sizeof *t);
     debug_note("TLS handshake: server name %s%s, priorities %s%s", p->host,
                is_ip_literal(p->host) ? " (an address: no SNI)" : " (sent as SNI)",
-               p->priorities ? p->priorities : "(GnuTLS defaults)",
+               p->priorities ? p->priorities : "(GnuTLS defaults " DEFAULT_PRIORITY_CHANGES ")",
                p->cert_file ? ", with a client certificate" : "");
     if (load_credentials(t, p, err) < 0 || new_session(t, c->fd, p, err) < 0 ||
-        handshake(c, t->session, err) < 0) {
+        handshake(c, t->session, p->priorities != NULL, err) < 0) {
         free_state(t);
         return -1;
     }
@@ -520,6 +590,11 @@ char *tls_channel_binding(const struct conn *c, bool *exporter)
     char *b64 = base64_encode(cb.data, cb.size);
     gnutls_free(cb.data);
     return b64;
+}
+
+bool tls_active(const struct conn *c)
+{
+    return c->tp == &tls_transport;
 }
 
 bool tls_get_info(const struct conn *c, struct tls_info *info)

@@ -11,7 +11,9 @@
 #include "error.h"
 
 struct tls_params {
-    const char *host;          /* the name to verify and to send as SNI */
+    const char *host;          /* the name to verify and to send as SNI
+                                  (session.c: the endpoint's, unless
+                                  tls_host_override names another) */
     bool certcheck;            /* tls_certcheck */
     const char *trust_file;    /* PEM file of CAs, "system", or NULL: none */
     const char *crl_file;      /* or NULL */
@@ -33,6 +35,7 @@ struct tls_cert_info {
     time_t not_before, not_after;
     char sha256[TLS_FPR_MAX];
     char sha1[TLS_FPR_MAX];
+    char weakness[128];        /* what a verification profile would object to */
 };
 
 struct tls_info {
@@ -55,6 +58,9 @@ int tls_start(struct conn *c, const struct tls_params *p, struct error *err);
  * nothing to resume with. Ask at the end of the session: under TLS 1.3 the
  * server's ticket arrives after the handshake. */
 void *tls_session_data(const struct conn *c, size_t *len);
+
+/* Is the connection's transport TLS? */
+bool tls_active(const struct conn *c);
 
 /* Facts about the connection's TLS session; false when it has none. */
 bool tls_get_info(const struct conn *c, struct tls_info *info);

@@ -62,21 +62,34 @@ check "auth on prefers SCRAM-SHA-256-PLUS" authenticated_with SCRAM-SHA-256-PLUS
 check "SCRAM-SHA-256-PLUS: the server checked the tls-unique channel binding" \
     grep -qx -- '-- channel binding: tls-unique' "$(last_session)"
 
-auth_server plainonly '["PLAIN", "LOGIN"]' none
-config plain "auth on" "password $PASSWORD"
+# ---- no TLS: no AUTH at all, unless auth_without_tls says so -------------------------
+auth_server plainonly '["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-256"]' none
+for mech in on PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-256; do
+    config plain "auth $mech" "password $PASSWORD"
+    send
+    is "$RC" 78 "tls off, auth $mech: refused before anything is sent (exit 78)"
+    check "tls off, auth $mech: no AUTH went out" no_auth
+    check "tls off, auth $mech: no MAIL either" no_mail
+done
+check "tls off: says why, and what to set" \
+    said "refusing to authenticate over a connection without TLS"
+check "tls off: names the opt-in" said "'auth_without_tls on'"
+for mech in PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256; do
+    config plain "auth $mech" "password $PASSWORD" "auth_without_tls on"
+    send
+    is "$RC" 0 "tls off, auth $mech, auth_without_tls on: delivered (the configuration says so)"
+    check "tls off, auth $mech, auth_without_tls on: $mech was used" authenticated_with "$mech"
+done
+config plain "auth on" "password $PASSWORD" "auth_without_tls on"
 send
-is "$RC" 78 "auth on without TLS, server offers only PLAIN/LOGIN: config error"
-check "cleartext refused: says why" said "send the password readable"
-check "cleartext refused: no AUTH was sent" no_auth
-config plain "auth plain" "password $PASSWORD"
+is "$RC" 0 "auth on, auth_without_tls on: delivered"
+check "auth on without TLS: a mechanism that does not send the password readable is preferred" \
+    authenticated_with SCRAM-SHA-256
+auth_server cleartextonly '["PLAIN", "LOGIN"]' none
+config plain "auth on" "password $PASSWORD" "auth_without_tls on"
 send
-is "$RC" 0 "auth plain forced without TLS: allowed (the configuration says so)"
-
-auth_server cram '["PLAIN", "LOGIN", "CRAM-MD5"]' none
-config plain "auth on" "password $PASSWORD"
-send
-is "$RC" 0 "auth on without TLS: a mechanism that hides the password is used"
-check "...and it is CRAM-MD5" authenticated_with CRAM-MD5
+is "$RC" 0 "auth on, only PLAIN and LOGIN offered, auth_without_tls on: delivered"
+check "...with PLAIN" authenticated_with PLAIN
 
 auth_server noauth '[]' starttls
 config tls "auth on" "password $PASSWORD"

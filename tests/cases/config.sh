@@ -49,13 +49,13 @@ is "$RC" 0 "world-readable file without a password: accepted (as msmtp does)"
 chmod 666 "$T/nopw.rc"
 run_outpost -C "$T/nopw.rc" --pretend x@example.org
 is "$RC" 78 "world-writable file: refused"
-check "world-writable file: says chmod o-w" said "run: chmod o-w"
+check "world-writable file: says chmod go-w" said "run: chmod go-w $T/nopw.rc"
 
 write_config "$T/eval.rc" "account default" "host 127.0.0.1" "passwordeval echo x" "from a@example.com"
 chmod 664 "$T/eval.rc"
 run_outpost -C "$T/eval.rc" --pretend x@example.org
 is "$RC" 78 "group-writable file with passwordeval: refused"
-check "group-writable file with passwordeval: names the line" said "eval.rc:3: refusing 'passwordeval'"
+check "group-writable file: names the file and the fix" said "$T/eval.rc: refusing a configuration file that other users can write (mode 0664); run: chmod go-w"
 
 # ---- where files are found -------------------------------------------------------
 rm -f "$HOME/.outpostrc"

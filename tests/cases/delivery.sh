@@ -49,8 +49,8 @@ crlf <"$T/lf.in" >"$T/lf.exp"
 deliver "bare LF input" "$T/lf.exp" -oi rcpt@example.org <"$T/lf.in"
 printf 'Subject: crlf\r\n\r\nline one\r\nline two\r\n' >"$T/crlf.in"
 deliver "CRLF input is unchanged" "$T/crlf.in" -oi rcpt@example.org <"$T/crlf.in"
-printf 'Subject: mixed\r\n\nline one\r\nline two\nbare\rCR stays\n' >"$T/mixed.in"
-printf 'Subject: mixed\r\n\r\nline one\r\nline two\r\nbare\rCR stays\r\n' >"$T/mixed.exp"
+printf 'Subject: mixed\r\n\nline one\r\nline two\nbare\rCR ends a line\n' >"$T/mixed.in"
+printf 'Subject: mixed\r\n\r\nline one\r\nline two\r\nbare\r\nCR ends a line\r\n' >"$T/mixed.exp"
 deliver "mixed line ends" "$T/mixed.exp" -oi rcpt@example.org <"$T/mixed.in"
 
 # No trailing newline: the last line is terminated.

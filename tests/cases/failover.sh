@@ -96,7 +96,7 @@ start_server authfail '{"auth": {"user": "u", "password": "right", "mechanisms":
 AUTHF=$DIR AUTHF_PORT=$PORT
 rm -rf "$XDG_STATE_HOME"
 before=$(sessions "$GOOD")
-config "port $AUTHF_PORT $GOOD_PORT" "auth plain" "user u" "password wrong" "tls off"
+config "port $AUTHF_PORT $GOOD_PORT" "auth plain" "user u" "password wrong" "tls off" "auth_without_tls on"
 run_outpost -i rcpt@example.org <"$T/msg"
 is "$RC" 77 "535 on the first: exit 77, no failover"
 is "$(sessions "$GOOD")" "$before" "535: the second endpoint is not tried (it could lock the account)"

@@ -215,14 +215,14 @@ check "without SMTPUTF8: says so" said "does not offer SMTPUTF8"
 start_server logged '{"auth": {"user": "joe", "password": "s3cret-Pa55", "mechanisms": ["PLAIN"]}}'
 LOG="$T/outpost.log"
 write_config "$CONF" "account default" "host 127.0.0.1" "port $PORT" "from sender@example.com" \
-    "auth plain" "user joe" "password s3cret-Pa55" "logfile $LOG" "tls off"
+    "auth plain" "user joe" "password s3cret-Pa55" "logfile $LOG" "tls off" "auth_without_tls on"
 run_outpost -i a@example.org b@example.org < <(printf 'x\n')
 is "$RC" 0 "logfile: delivered"
 check "logfile: one line in msmtp's format" grep -Eq \
     "^[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} host=127.0.0.1 tls=off auth=on user=joe from=sender@example.com recipients=a@example.org,b@example.org mailsize=[0-9]+ smtpstatus=250 smtpmsg='250 2.0.0 Ok: queued as 1' exitcode=EX_OK$" "$LOG"
 check "logfile: private (0600)" test "$(stat -c %a "$LOG")" = 600
 write_config "$CONF" "account default" "host 127.0.0.1" "port $PORT" "from sender@example.com" \
-    "auth plain" "user joe" "password wrong-Pa55" "logfile $LOG" "tls off"
+    "auth plain" "user joe" "password wrong-Pa55" "logfile $LOG" "tls off" "auth_without_tls on"
 run_outpost -i a@example.org < <(printf 'x\n')
 is "$RC" 77 "logfile: a failure"
 check "logfile: the failure is logged with the server's words and the exit code" grep -Eq \
@@ -230,7 +230,7 @@ check "logfile: the failure is logged with the server's words and the exit code"
 is "$(wc -l <"$LOG")" 2 "logfile: one line per message"
 check "logfile: no password in it" sh -c "! grep -q -e s3cret-Pa55 -e wrong-Pa55 -e czNjcmV0 '$LOG'"
 write_config "$CONF" "account default" "host 127.0.0.1" "port $PORT" "from sender@example.com" \
-    "auth plain" "user joe" "password s3cret-Pa55" "logfile -" "tls off" "logfile_time_format %Y"
+    "auth plain" "user joe" "password s3cret-Pa55" "logfile -" "tls off" "auth_without_tls on" "logfile_time_format %Y"
 run_outpost -i a@example.org < <(printf 'x\n')
 check "logfile -: the line goes to standard output, with logfile_time_format" \
     grep -Eq "^[0-9]{4} host=127.0.0.1 .* exitcode=EX_OK$" "$OUT"
@@ -244,7 +244,7 @@ open(sys.argv[2], "wb").write(s.recv(65536))' "$SOCK" "$T/syslog.got" &
     SYSLOG_PID=$!
     for i in $(seq 1 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
     write_config "$CONF" "account default" "host 127.0.0.1" "port $PORT" "from sender@example.com" \
-        "auth plain" "user joe" "password s3cret-Pa55" "syslog LOG_MAIL" "tls off"
+        "auth plain" "user joe" "password s3cret-Pa55" "syslog LOG_MAIL" "tls off" "auth_without_tls on"
     printf 'x\n' >"$T/x.in"
     unshare -m sh -c 'mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 &&
         ln -s "$1" /dev/log && "$OUTPOST" -i a@example.org <"$2"' sh "$SOCK" "$T/x.in" >"$OUT" 2>"$ERR"

@@ -97,7 +97,7 @@ if [ "$skip_all_rest" -eq 0 ]; then
 
     # Nothing is loaded or looked up that this run does not need.
     start_server startup "{$CHUNKING}"
-    config "auth plain" "user u" "password p" "tls off"
+    config "auth plain" "user u" "password p" "tls off" "auth_without_tls on"
     # (the server offers no AUTH: the run fails, after the point that matters)
     traced -oi rcpt@example.org
     check "a password in the configuration: libsecret is not loaded" \

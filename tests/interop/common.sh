@@ -134,7 +134,13 @@ auth_refusals() {
     write_config "$HOME/.outpostrc" "account default" "host localhost" "port $plain_port" \
         "from sender@example.com" "timeout 20" "tls off" "auth plain" "user $USER_NAME" "password $PASSWORD"
     run_outpost -oi rcpt@example.test <"$T/msg"
-    check "$server without TLS: AUTH is not offered, so no password is sent (exit $RC)" test "$RC" -ne 0
-    check "$server without TLS: says the server offers no authentication" said "does not offer authentication"
+    is "$RC" 78 "$server without TLS: outpost sends no AUTH without TLS (exit 78)"
+    check "$server without TLS: says so" said "refusing to authenticate over a connection without TLS"
+    write_config "$HOME/.outpostrc" "account default" "host localhost" "port $plain_port" \
+        "from sender@example.com" "timeout 20" "tls off" "auth plain" "user $USER_NAME" "password $PASSWORD" \
+        "auth_without_tls on"
+    run_outpost -oi rcpt@example.test <"$T/msg"
+    check "$server without TLS, auth_without_tls on: AUTH is not offered, so no password is sent (exit $RC)" test "$RC" -ne 0
+    check "$server without TLS, auth_without_tls on: says the server offers no authentication" said "does not offer authentication"
     is "$(maildir_files "$maildir" | wc -l)" "$before" "$server: nothing more was delivered"
 }

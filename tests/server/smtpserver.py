@@ -29,7 +29,9 @@ The script (JSON) may set:
     "tls":       {"mode": "starttls" | "implicit", "cert": PEM, "key": PEM,
                   "client_ca": PEM (then a client certificate is required),
                   "min_version": "TLSv1_2", "max_version": "TLSv1_3",
-                  "advertise": false (do not offer STARTTLS, but accept it)}
+                  "advertise": false (do not offer STARTTLS, but accept it),
+                  "weak": true (OpenSSL's security level 0: TLS 1.0 and 1.1,
+                  1024-bit keys and SHA-1 certificates can be used)}
                  With "starttls", EHLO offers STARTTLS until TLS is up.
     "auth":      {"user": U, "password": P, "mechanisms": ["PLAIN", ...],
                   "before_tls": false (offer AUTH before STARTTLS too),
@@ -291,6 +293,9 @@ class Session(socketserver.BaseRequestHandler):
     def new_tls_context(self):
         conf = self.script["tls"]
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if conf.get("weak"):
+            # OpenSSL refuses TLS 1.0/1.1, 1024-bit keys and SHA-1 otherwise
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         ctx.load_cert_chain(conf["cert"], conf["key"])
         if "min_version" in conf:
             ctx.minimum_version = getattr(ssl.TLSVersion, conf["min_version"])

@@ -161,7 +161,7 @@ def config_for(mode, pki, port, queue_dir):
              "from sender@example.com", "auth login", "user joe@example.com",
              "password " + PASSWORD]
     if mode == "plain":
-        lines.append("tls off")
+        lines += ["tls off", "auth_without_tls on"]
     else:
         lines += ["tls on", "tls_trust_file " + os.path.join(pki, "ca.pem"),
                   "tls_starttls " + ("on" if mode == "starttls" else "off")]

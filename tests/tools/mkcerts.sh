@@ -10,7 +10,12 @@
 #   untrusted.pem     localhost, signed by other-ca (not trusted)
 #   revoked.pem       localhost, signed by ca, and listed in crl.pem
 #   client-ca.pem, client.pem, client.key   a client certificate and its CA
-#   key.pem           the private key of every server certificate
+#   first.pem, second.pem   first.example / second.example only (failover)
+#   cnonly.pem        localhost in the common name only, no subjectAltName
+#   clientonly.pem    localhost, but its extended key usage is clientAuth only
+#   sha1.pem          localhost, signed with SHA-1
+#   rsa1024.pem       localhost, a 1024-bit RSA key (rsa1024.key)
+#   key.pem           the private key of every other server certificate
 set -e
 d=$1
 mkdir -p "$d"
@@ -50,8 +55,8 @@ ip_address = \"$1\"" ;;
         "$lines" >tmpl.cfg
     for l in "$@"; do printf '%s\n' "$l" >>tmpl.cfg; done
     grep -q expiration tmpl.cfg || echo 'expiration_days = 365' >>tmpl.cfg
-    certtool --generate-certificate --load-privkey key.pem --load-ca-certificate "$issuer.pem" \
-        --load-ca-privkey "$issuer.key" --template tmpl.cfg --outfile "$out.pem" 2>/dev/null
+    certtool --generate-certificate --load-privkey "${KEY:-key.pem}" --load-ca-certificate "$issuer.pem" \
+        --load-ca-privkey "$issuer.key" --template tmpl.cfg --outfile "$out.pem" ${HASH:+--hash=$HASH} 2>/dev/null
 }
 server server ca localhost 127.0.0.1 ::1
 server wronghost ca wrong.example mail.wrong.example
@@ -62,6 +67,18 @@ server future ca localhost 127.0.0.1 -- 'activation_date = "2099-01-01 00:00:00"
 server expiring ca localhost 127.0.0.1 -- 'expiration_days = 5'
 server untrusted other-ca localhost 127.0.0.1
 server revoked ca localhost 127.0.0.1
+server first ca first.example
+server second ca second.example
+# No dns_name at all: certtool puts the CN alone.
+printf 'cn = "localhost"\nserial = 11\nsigning_key\nencryption_key\ntls_www_server\nexpiration_days = 365\n' >tmpl.cfg
+certtool --generate-certificate --load-privkey key.pem --load-ca-certificate ca.pem \
+    --load-ca-privkey ca.key --template tmpl.cfg --outfile cnonly.pem 2>/dev/null
+printf 'cn = "clientonly"\nserial = 12\ndns_name = "localhost"\nsigning_key\ntls_www_client\nexpiration_days = 365\n' >tmpl.cfg
+certtool --generate-certificate --load-privkey key.pem --load-ca-certificate ca.pem \
+    --load-ca-privkey ca.key --template tmpl.cfg --outfile clientonly.pem 2>/dev/null
+HASH=SHA1 server sha1 ca localhost 127.0.0.1
+certtool --generate-privkey --key-type=rsa --bits=1024 --outfile rsa1024.key 2>/dev/null
+KEY=rsa1024.key server rsa1024 ca localhost 127.0.0.1
 tmpl 'crl_next_update = 365' 'crl_number = 1'
 certtool --generate-crl --load-ca-privkey ca.key --load-ca-certificate ca.pem \
     --load-certificate revoked.pem --template tmpl.cfg --outfile crl.pem 2>/dev/null
