@@ -4,10 +4,13 @@
 #ifndef OUTPOST_ADVICE_H
 #define OUTPOST_ADVICE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "error.h"
 
-/* The advice for this error, or NULL when the table has none. */
-const char *advice_for(const struct error *e);
+/* The advice for this error into 'out' (false when the table has none). */
+bool advice_for(const struct error *e, char *out, size_t cap);
 
 /* err_print(), then "outpost: what to do: ..." when there is advice. */
 void err_report(const struct error *e);

@@ -232,21 +232,22 @@ static int choose(const struct smtp *s, const struct auth_params *p, bool tls, b
 {
     const char *offered = s->caps.auth[0] ? s->caps.auth : NULL;
     if (!offered)
-        return err_set(err, ERR_CONFIG, "the server does not offer authentication (no AUTH in "
-                                        "its EHLO reply)%s; set 'auth off' if it needs none",
-                       tls ? "" : ", at least not without TLS: try 'tls on'");
+        return err_raise(err, ERR_CONFIG, R_AUTH_NOT_OFFERED,
+                         "the server does not offer authentication (no AUTH in its EHLO "
+                         "reply%s)", tls ? "" : ", at least not without TLS");
     if (strcmp(p->mechanism, "on") != 0) {
         const struct mechanism *m = find_mechanism(p->mechanism);
         if (!m || !available(m))
-            return err_set(err, ERR_CONFIG, "authentication mechanism %s is not supported by "
-                                            "this build of outpost (see outpost --version)",
-                           p->mechanism);
+            return err_raise(err, ERR_CONFIG, R_AUTH_MECH_UNSUPPORTED,
+                             "authentication mechanism %s is not supported by this build of "
+                             "outpost", p->mechanism);
         if (!caps_has_auth(&s->caps, m->name))
-            return err_set(err, ERR_CONFIG, "the server does not offer AUTH %s (it offers: %s)",
-                           m->name, offered);
+            return err_raise(err, ERR_CONFIG, R_AUTH_MECH_NOT_OFFERED,
+                             "the server does not offer AUTH %s (it offers: %s)", m->name, offered);
         if (m->plus && !binding)
-            return err_set(err, ERR_CONFIG, "%s binds to the TLS channel: it needs 'tls on'",
-                           m->name);
+            return err_raise(err, ERR_CONFIG, R_AUTH_NEEDS_BINDING,
+                             "%s binds to the TLS channel, and this connection has none",
+                             m->name);
         *out = m;
         return 0;
     }
@@ -267,8 +268,9 @@ static int choose(const struct smtp *s, const struct auth_params *p, bool tls, b
         *out = best ? best : best_cleartext;
         return 0;
     }
-    return err_set(err, ERR_CONFIG, "no authentication mechanism in common with the server "
-                                    "(it offers: %s; see outpost --version for ours)", offered);
+    return err_raise(err, ERR_CONFIG, R_AUTH_NO_COMMON,
+                     "no authentication mechanism in common with the server (it offers: %s; "
+                     "see outpost --version for ours)", offered);
 }
 
 /* ---- failures ------------------------------------------------------------ */
@@ -278,9 +280,9 @@ static int choose(const struct smtp *s, const struct auth_params *p, bool tls, b
 static int refused(const struct smtp *s, const struct auth_params *p, const char *mech,
                    const char *source, struct error *err)
 {
-    err_set(err, s->reply.code < 500 ? ERR_TEMPORARY : ERR_AUTH,
-            "authentication failed (%s as user '%s'%s%s)", mech, p->user ? p->user : "",
-            source ? ", password from " : "", source ? source : "");
+    err_raise(err, s->reply.code < 500 ? ERR_TEMPORARY : ERR_AUTH, R_AUTH_REFUSED,
+              "authentication failed (%s as user '%s'%s%s)", mech, p->user ? p->user : "",
+              source ? ", password from " : "", source ? source : "");
     err_server(err, s->reply.code, s->reply.enhanced, s->reply.text);
     return -1;
 }
@@ -348,11 +350,10 @@ int auth_login(struct smtp *s, const struct auth_params *p, struct auth_used *us
      * itself (PLAIN, LOGIN), a response open to offline guessing or replay
      * (CRAM-MD5, DIGEST-MD5, SCRAM without channel binding), a token. */
     if (!tls && !p->without_tls)
-        return err_set(err, ERR_CONFIG, "refusing to authenticate over a connection without "
-                                        "TLS: the password, or what is made from it, would "
-                                        "cross the network where it can be read or replayed. "
-                                        "Set 'tls on' (port 587 with STARTTLS, or 465), or, to "
-                                        "accept that risk, 'auth_without_tls on'");
+        return err_raise(err, ERR_CONFIG, R_AUTH_WITHOUT_TLS,
+                         "refusing to authenticate over a connection without TLS: the "
+                         "password, or what is made from it, would cross the network where it "
+                         "can be read or replayed");
     bool exporter = false;
     char *cb = tls ? tls_channel_binding(s->conn, &exporter) : NULL;
     const struct mechanism *m = NULL;
@@ -366,7 +367,7 @@ int auth_login(struct smtp *s, const struct auth_params *p, struct auth_used *us
     struct run r = {.m = m, .p = p};
     int rc = 0;
     if (m->secret && (!p->user || !*p->user) && strcmp(m->name, "GSSAPI") != 0)
-        rc = err_set(err, ERR_CONFIG, "%s needs a user name: set 'user'", m->name);
+        rc = err_raise(err, ERR_CONFIG, R_AUTH_NEEDS_USER, "%s needs a user name", m->name);
     if (rc == 0 && m->secret)
         rc = p->secret(p->secret_ctx, &r.secret, &r.source, err);
     if (used)

@@ -107,18 +107,17 @@ static void step(struct check_run *run, const char *name, enum verdict v, long l
 /* A failed step: outpost's words and the server's, and the advice for it.
  * Always false, for the caller to return. */
 static bool failed(struct check_run *run, const char *name, long long ms, const struct error *e,
-                   const char *context, const struct field *f, size_t nf)
+                   const struct field *f, size_t nf)
 {
-    const char *msg = e->msg;
-    size_t n = strlen(context);
-    if (n && strncmp(msg, context, n) == 0)
-        msg += n; /* the endpoint is in the heading already */
+    /* e->msg without e->where: the endpoint is in the heading already */
     char detail[2 * ERR_TEXT_MAX + 32];
     if (e->reply[0])
-        snprintf(detail, sizeof detail, "%s (server said: %s)", msg, e->reply);
+        snprintf(detail, sizeof detail, "%s (server said: %s)", e->msg, e->reply);
     else
-        snprintf(detail, sizeof detail, "%s", msg);
-    step(run, name, V_FAIL, ms, detail, advice_for(e), f, nf);
+        snprintf(detail, sizeof detail, "%s", e->msg);
+    char advice[ERR_TEXT_MAX];
+    bool has_advice = advice_for(e, advice, sizeof advice);
+    step(run, name, V_FAIL, ms, detail, has_advice ? advice : NULL, f, nf);
     return false;
 }
 
@@ -215,7 +214,7 @@ static void auth_step(struct check_run *run, const struct account_setup *su,
         {"password_source", F_STR, rep->auth.source, 0, 0},
     };
     if (!ok) {
-        failed(run, "auth", rep->ms[SESSION_AUTH], e, context, f, ARRAY_LEN(f));
+        failed(run, "auth", rep->ms[SESSION_AUTH], e, f, ARRAY_LEN(f));
         return;
     }
     char detail[512];
@@ -235,30 +234,30 @@ static bool session_steps(struct check_run *run, const struct account_setup *su,
     enum session_step at = ok ? SESSION_READY : rep->reached;
     const int64_t *ms = rep->ms;
     if (at == SESSION_CONNECT)
-        return failed(run, "connect", ms[SESSION_CONNECT], e, context, NULL, 0);
+        return failed(run, "connect", ms[SESSION_CONNECT], e, NULL, 0);
     step(run, "connect", V_OK, ms[SESSION_CONNECT], "connected", NULL, NULL, 0);
     if (pe->tls == TLS_IMPLICIT) {
         if (at == SESSION_TLS)
-            return failed(run, "tls", ms[SESSION_TLS], e, context, NULL, 0);
+            return failed(run, "tls", ms[SESSION_TLS], e, NULL, 0);
         tls_steps(run, su, pe, rep);
     }
     if (at == SESSION_GREETING)
-        return failed(run, "greeting", ms[SESSION_GREETING], e, context, NULL, 0);
+        return failed(run, "greeting", ms[SESSION_GREETING], e, NULL, 0);
     step(run, "greeting", V_OK, ms[SESSION_GREETING], s->smtp.greeting, NULL, NULL, 0);
     if (pe->tls == TLS_STARTTLS) {
         if (at == SESSION_EHLO && !s->had_plain_ehlo)
-            return failed(run, "ehlo", ms[SESSION_EHLO], e, context, NULL, 0);
+            return failed(run, "ehlo", ms[SESSION_EHLO], e, NULL, 0);
         capabilities(run, "ehlo", s->ehlo_before_tls); /* before TLS: shown, not used */
         if (at == SESSION_STARTTLS)
-            return failed(run, "starttls", ms[SESSION_STARTTLS], e, context, NULL, 0);
+            return failed(run, "starttls", ms[SESSION_STARTTLS], e, NULL, 0);
         step(run, "starttls", V_OK, ms[SESSION_STARTTLS], "the server is ready for TLS", NULL,
              NULL, 0);
         if (at == SESSION_TLS)
-            return failed(run, "tls", ms[SESSION_TLS], e, context, NULL, 0);
+            return failed(run, "tls", ms[SESSION_TLS], e, NULL, 0);
         tls_steps(run, su, pe, rep);
     }
     if (at == SESSION_EHLO)
-        return failed(run, "ehlo", ms[SESSION_EHLO], e, context, NULL, 0);
+        return failed(run, "ehlo", ms[SESSION_EHLO], e, NULL, 0);
     capabilities(run, "capabilities", s->smtp.ehlo_lines);
     if (skip_auth) {
         step(run, "auth", V_INFO, -1, "not tried: the server refused this account's password "
@@ -283,7 +282,7 @@ static bool finish_session(struct check_run *run, struct session *s)
     if (ok)
         step(run, "rset", V_OK, now_ms() - start, s->smtp.reply.text, NULL, NULL, 0);
     else
-        failed(run, "rset", now_ms() - start, &e, "", NULL, 0);
+        failed(run, "rset", now_ms() - start, &e, NULL, 0);
     session_close(s);
     return ok;
 }
@@ -338,7 +337,7 @@ static bool dns_step(struct check_run *run, const struct plan_endpoint *pe, stru
     int r = net_lookup(pe->host, addrs, sizeof addrs, e);
     long long ms = now_ms() - start;
     if (r < 0)
-        return failed(run, "dns", ms, e, "", NULL, 0);
+        return failed(run, "dns", ms, e, NULL, 0);
     struct field f = {"addresses", F_LIST, addrs, 0, ','};
     step(run, "dns", V_OK, ms, addrs, NULL, &f, 1);
     return true;

@@ -87,8 +87,9 @@ static int wait_ready(struct conn *c, short events, int64_t deadline, struct err
             int64_t left = deadline - now_ms();
             if (left <= 0) {
                 char t[32];
-                return err_set(err, ERR_TEMPORARY, "the server did not answer within %s",
-                               timeout_text(c, t, sizeof t));
+                return err_raise(err, ERR_TEMPORARY, R_REPLY_TIMEOUT,
+                                 "the server did not answer within %s",
+                                 timeout_text(c, t, sizeof t));
             }
             wait = (int)left;
         }
@@ -111,8 +112,11 @@ static int transport_error(struct conn *c, int errnum, const char *what, struct 
 {
     const char *why = errnum == EPROTO && c->tp->error_text ? c->tp->error_text(c) : NULL;
     if (why)
-        return err_set(err, ERR_TEMPORARY, "%s: %s", what, why);
-    return err_errno(err, ERR_TEMPORARY, errnum, "%s", what);
+        err_set(err, ERR_TEMPORARY, "%s: %s", what, why);
+    else
+        err_errno(err, ERR_TEMPORARY, errnum, "%s", what);
+    err->reason = R_CONNECTION_CLOSED;
+    return -1;
 }
 
 /* Read more bytes into rbuf (which must have room). Returns 1 when bytes
@@ -149,16 +153,16 @@ int conn_read_line(struct conn *c, char *out, size_t cap, size_t *len, struct er
             if (n > 0 && start[n - 1] == '\r')
                 n--;
             if (n + 1 > cap)
-                return err_set(err, ERR_PROTOCOL, "the server sent a line longer than %zu bytes",
-                               cap - 1);
+                return err_raise(err, ERR_PROTOCOL, R_BAD_REPLY,
+                                 "the server sent a line longer than %zu bytes", cap - 1);
             memcpy(out, start, n);
             out[n] = '\0';
             *len = n;
             return 0;
         }
         if (avail >= cap + 1) /* cannot end within the limit, even with CRLF */
-            return err_set(err, ERR_PROTOCOL, "the server sent a line longer than %zu bytes",
-                           cap - 1);
+            return err_raise(err, ERR_PROTOCOL, R_BAD_REPLY,
+                             "the server sent a line longer than %zu bytes", cap - 1);
         if (c->rpos > 0) {
             memmove(c->rbuf, start, avail);
             c->rpos = 0;
@@ -168,9 +172,10 @@ int conn_read_line(struct conn *c, char *out, size_t cap, size_t *len, struct er
         if (got < 0)
             return -1;
         if (got == 0)
-            return err_set(err, ERR_TEMPORARY,
-                           avail ? "the connection ended in the middle of a line from the server"
-                                 : "the server closed the connection");
+            return err_raise(err, ERR_TEMPORARY, R_CONNECTION_CLOSED, "%s",
+                             avail ? "the connection ended in the middle of a line from the "
+                                     "server"
+                                   : "the server closed the connection");
     }
 }
 
@@ -194,8 +199,9 @@ static int write_all(struct conn *c, const unsigned char *p, size_t n, struct er
         int64_t deadline = c->timeout_ms > 0 ? now_ms() + c->timeout_ms : 0;
         if (wait_ready(c, want, deadline, err) < 0) {
             char t[32];
-            return err_set(err, ERR_TEMPORARY, "the server stopped accepting data for %s",
-                           timeout_text(c, t, sizeof t));
+            return err_raise(err, ERR_TEMPORARY, R_SEND_STALLED,
+                             "the server stopped accepting data for %s",
+                             timeout_text(c, t, sizeof t));
         }
     }
     return 0;

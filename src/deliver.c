@@ -192,25 +192,6 @@ int deliver_pop_first(struct account_setup *su, struct error *err)
 
 /* ---- trying endpoints ------------------------------------------------------ */
 
-/* Whether another endpoint may succeed where this one failed. An
- * authentication failure is not retried (it could lock the account), a
- * 5xx is the same everywhere, and a message that may have been delivered
- * is never sent again at once. A TLS failure lets the next endpoint try:
- * it is verified on its own, just as strictly. */
-static bool try_next(const struct error *e)
-{
-    switch (e->cls) {
-    case ERR_TEMPORARY:
-        return !e->maybe_delivered;
-    case ERR_NOHOST:
-    case ERR_PROTOCOL:
-    case ERR_TLS:
-        return true;
-    default:
-        return false;
-    }
-}
-
 struct attempt {
     const struct plan *plan;
     bool *done;                 /* per endpoint: tried and failed */
@@ -243,9 +224,9 @@ static void endpoint_failed(struct attempt *at, size_t i, const struct error *e,
     if (i == 0 && ep->account == at->chain->v[0] && at->plan->n > 1)
         state_remember_endpoint(ep->account->name, NULL, 0); /* forget it */
     if (announce && any_left(at)) {
-        struct error shown = *e;
-        err_prefix(&shown, "trying the next endpoint: ");
-        err_print(&shown);
+        char line[3 * ERR_TEXT_MAX];
+        err_format(e, line, sizeof line);
+        msg_warn("%s; trying the next endpoint", line);
     }
 }
 
@@ -268,7 +249,7 @@ static int open_next(struct attempt *at, struct session *s, struct error *err)
         const struct account *a = at->plan->v[first].account;
         struct account_setup *su = setup_for(at, a);
         if (deliver_pop_first(su, err) < 0) {
-            if (!try_next(err))
+            if (!err_next_endpoint(err))
                 return -1;
             for (size_t i = 0; i < at->plan->n; i++)
                 if (at->plan->v[i].account == a && !at->done[i])
@@ -311,7 +292,7 @@ static int open_next(struct attempt *at, struct session *s, struct error *err)
             free(t);
             free(index);
             if (fd < 0) {
-                if (!try_next(err))
+                if (!err_next_endpoint(err))
                     return -1;
                 if (any_left(at))
                     err_print(err);
@@ -326,7 +307,7 @@ static int open_next(struct attempt *at, struct session *s, struct error *err)
                 return 0;
             }
         }
-        if (!try_next(err))
+        if (!err_next_endpoint(err))
             return -1;
         endpoint_failed(at, chosen, err, true);
     }
@@ -438,7 +419,7 @@ int deliver(const struct account_chain *chain, const struct envelope *env,
             break;
         }
         drop_delivered(&left, delivered);
-        if (!try_next(err))
+        if (!err_next_endpoint(err))
             break;
         endpoint_failed(&at, at.used, err, true);
         if (!any_left(&at))
@@ -447,18 +428,19 @@ int deliver(const struct account_chain *chain, const struct envelope *env,
     }
     free(s);
     const struct account *a = chain->v[0];
-    if (r < 0 && a->queue && err->cls == ERR_TEMPORARY) {
+    if (r < 0 && a->queue && err_queues(err)) {
         char *dir = deliver_queue_dir(a);
         struct error qerr;
+        char why[2 * ERR_TEXT_MAX];
         if (!dir)
             err_prefix(err, "could not queue the message (there is no state directory, so "
                             "queue_dir must say where the queue is): ");
-        else if (queue_store(dir, a->name, &left, msg, a->queue_lifetime, err->msg,
-                             out->queue_id, &qerr) == 0) {
+        else if (err_text(err, why, sizeof why),
+                 queue_store(dir, a->name, &left, msg, a->queue_lifetime, why, out->queue_id,
+                             &qerr) == 0) {
             out->queued = true;
             out->queued_because = *err;
-            msg_warn("queued as %s in %s (%s); outpost -q delivers it", out->queue_id, dir,
-                     err->msg);
+            msg_warn("queued as %s in %s (%s); outpost -q delivers it", out->queue_id, dir, why);
             r = 0;
         } else {
             err_prefix(err, "could not queue the message (%s): ", qerr.msg);
@@ -489,11 +471,6 @@ struct flush_counts {
     struct progress progress;  /* over the entries, on a terminal */
 };
 
-static bool is_permanent(const struct error *e)
-{
-    return e->cls == ERR_PERMANENT || e->cls == ERR_NOUSER || e->cls == ERR_MESSAGE;
-}
-
 /* How long an entry may wait: its account's queue_lifetime; for an account
  * that is gone from the configuration, the one it was queued with. */
 static int64_t lifetime_of(const struct queue_entry *e, const struct account *a)
@@ -512,10 +489,12 @@ static void entry_failed(const char *dir, struct queue_entry *e, const struct ac
     int64_t lifetime = lifetime_of(e, a);
     bool expired = age > lifetime;
     struct error moved;
-    if (is_permanent(why) || expired) {
+    char text[2 * ERR_TEXT_MAX];
+    err_text(why, text, sizeof text);
+    if (err_gives_up(why) || expired) {
         char *reason = expired ? xasprintf("in the queue longer than queue_lifetime (%llds); "
-                                           "last error: %s", (long long)lifetime, why->msg)
-                               : xstrdup(why->msg);
+                                           "last error: %s", (long long)lifetime, text)
+                               : xstrdup(text);
         if (queue_move_to_failed(dir, e, reason, &moved) == 0) {
             msg_error("message %s could not be delivered and was moved to %s/failed: %s", e->id,
                       dir, reason);
@@ -523,7 +502,7 @@ static void entry_failed(const char *dir, struct queue_entry *e, const struct ac
         }
         free(reason);
     } else {
-        queue_note_failure(dir, e, why->msg);
+        queue_note_failure(dir, e, text);
         c->kept++;
     }
     if (a) {

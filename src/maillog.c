@@ -69,8 +69,11 @@ char *maillog_format(const struct maillog_entry *e)
         sb_printf(&sb, " smtpstatus=%d", code);
         put_quoted(&sb, "smtpmsg", text ? text : "");
     }
-    if (e->err)
-        put_quoted(&sb, "errormsg", e->err->msg);
+    if (e->err) {
+        char what[2 * ERR_TEXT_MAX];
+        err_text(e->err, what, sizeof what);
+        put_quoted(&sb, "errormsg", what);
+    }
     if (e->note)
         put_quoted(&sb, "note", e->note);
     sb_printf(&sb, " exitcode=%s", exit_name(e->err ? err_exit_code(e->err->cls) : 0));

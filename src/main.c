@@ -398,9 +398,9 @@ static int send_mode(const struct cli *o, struct error *err)
     if (collect_recipients(o, a, &sp, &env, err) < 0 ||
         message_apply_rules(&sp, &rules, err) < 0 || deliver(&chain, &env, &sp, &outcome, err) < 0)
         r = -1;
-    char *note = outcome.queued ? xasprintf("queued as %s: %s", outcome.queue_id,
-                                            outcome.queued_because.msg)
-                                : NULL;
+    char why[2 * ERR_TEXT_MAX];
+    err_text(&outcome.queued_because, why, sizeof why);
+    char *note = outcome.queued ? xasprintf("queued as %s: %s", outcome.queue_id, why) : NULL;
     struct maillog_entry entry = {
         .account = outcome.used,
         .env = &env,

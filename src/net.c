@@ -66,8 +66,12 @@ int net_connect_unix(const char *path, struct error *err)
     if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
         int e = errno;
         close(fd);
-        return err_errno(err, e == ENOENT || e == EACCES ? ERR_CONFIG : ERR_TEMPORARY, e,
-                         "cannot connect to the socket %s", path);
+        err_errno(err, e == ENOENT || e == EACCES ? ERR_CONFIG : ERR_TEMPORARY, e,
+                  "cannot connect to the socket %s", path);
+        err->reason = e == ENOENT || e == EACCES ? R_SOCKET_MISSING
+                      : e == ECONNREFUSED          ? R_CONNECT_REFUSED
+                                                   : R_CONNECT_FAILED;
+        return -1;
     }
     int fl = fcntl(fd, F_GETFL);
     fcntl(fd, F_SETFL, fl | O_NONBLOCK);
@@ -173,6 +177,8 @@ int net_connect_socks5(const char *proxy_host, long proxy_port, const char *host
     }
     if (r < 0) {
         close(fd);
+        if (err->reason == R_NONE)
+            err->reason = R_PROXY_FAILED;
         return -1;
     }
     return fd;
@@ -181,9 +187,10 @@ int net_connect_socks5(const char *proxy_host, long proxy_port, const char *host
 static int resolve_error(struct error *err, const char *host, int gai)
 {
     if (gai == EAI_NONAME)
-        return err_set(err, ERR_NOHOST, "cannot find host '%s': %s", host, gai_strerror(gai));
-    return err_set(err, ERR_TEMPORARY, "cannot resolve host '%s': %s", host,
-                   gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+        return err_raise(err, ERR_NOHOST, R_NO_SUCH_HOST, "cannot find host '%s': %s", host,
+                         gai_strerror(gai));
+    return err_raise(err, ERR_TEMPORARY, R_RESOLVE_FAILED, "cannot resolve host '%s': %s", host,
+                     gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 }
 
 int net_lookup(const char *host, char *out, size_t cap, struct error *err)
@@ -375,8 +382,11 @@ int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const c
     }
     *winner = last_target;
     if (last_errno == ETIMEDOUT)
-        return err_set(err, ERR_TEMPORARY, "cannot connect to %s port %ld: no answer within %d s",
-                       t[last_target].host, t[last_target].port, timeout_ms / 1000);
-    return err_errno(err, ERR_TEMPORARY, last_errno, "cannot connect to %s port %ld",
-                     t[last_target].host, t[last_target].port);
+        return err_raise(err, ERR_TEMPORARY, R_CONNECT_TIMEOUT,
+                         "cannot connect to %s port %ld: no answer within %d s",
+                         t[last_target].host, t[last_target].port, timeout_ms / 1000);
+    err_errno(err, ERR_TEMPORARY, last_errno, "cannot connect to %s port %ld",
+              t[last_target].host, t[last_target].port);
+    err->reason = last_errno == ECONNREFUSED ? R_CONNECT_REFUSED : R_CONNECT_FAILED;
+    return -1;
 }

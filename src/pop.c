@@ -27,8 +27,8 @@ static int pop_reply(struct conn *c, const char *what, struct error *err)
         return 0;
     char clean[POP_LINE_MAX];
     sanitize_text(clean, sizeof clean, line, len);
-    err_set(err, strncmp(line, "-ERR", 4) == 0 ? ERR_AUTH : ERR_PROTOCOL,
-            "POP-before-SMTP: the POP3 server refused %s", what);
+    err_raise(err, strncmp(line, "-ERR", 4) == 0 ? ERR_AUTH : ERR_PROTOCOL, R_POP_FAILED,
+              "POP-before-SMTP: the POP3 server refused %s", what);
     err_server(err, 0, "", clean);
     return -1;
 }
@@ -86,7 +86,7 @@ int pop_before_smtp(const struct pop_params *p, struct error *err)
         if (pop_reply(c, "the connection", err) < 0 || pop_command(c, "STLS", NULL, false, err) < 0)
             goto out;
         if (conn_buffered(c) > 0) { /* the same injection STARTTLS guards against */
-            err_set(err, ERR_TLS, "the POP3 server sent more data after its reply to STLS, "
+            err_raise(err, ERR_TLS, R_STARTTLS_INJECTION, "the POP3 server sent more data after its reply to STLS, "
                                   "before the TLS handshake: possible command injection");
             goto out;
         }
@@ -106,7 +106,7 @@ int pop_before_smtp(const struct pop_params *p, struct error *err)
     r = 0;
 out:
     if (r < 0)
-        err_prefix(err, "%s port %ld: ", host, port);
+        err_where(err, "%s port %ld", host, port);
     secure_free(password);
     conn_close(c);
     free(c);

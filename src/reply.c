@@ -93,7 +93,7 @@ int reply_read(struct conn *c, struct reply *r, reply_line_fn fn, void *ctx, str
         if (reply_parse_line(line, len, &code, &last, &at) < 0) {
             char shown[80];
             sanitize_text(shown, sizeof shown, line, len < 60 ? len : 60);
-            return err_set(err, ERR_PROTOCOL, "the server sent a malformed reply: '%s%s'", shown,
+            return err_raise(err, ERR_PROTOCOL, R_BAD_REPLY, "the server sent a malformed reply: '%s%s'", shown,
                            len > 60 ? "..." : "");
         }
         if (r->lines == 0) {
@@ -102,9 +102,9 @@ int reply_read(struct conn *c, struct reply *r, reply_line_fn fn, void *ctx, str
             snprintf(r->text, sizeof r->text, "%d", code);
             summarise(r, line + at, len - at);
         } else if (code != r->code) {
-            return err_set(err, ERR_PROTOCOL,
-                           "the server sent a reply whose lines disagree (%d, then %d)", r->code,
-                           code);
+            return err_raise(err, ERR_PROTOCOL, R_BAD_REPLY,
+                             "the server sent a reply whose lines disagree (%d, then %d)",
+                             r->code, code);
         } else {
             summarise(r, line + at, len - at);
         }
@@ -114,7 +114,7 @@ int reply_read(struct conn *c, struct reply *r, reply_line_fn fn, void *ctx, str
         if (last)
             return 0;
         if (r->lines >= REPLY_LINES_MAX)
-            return err_set(err, ERR_PROTOCOL, "the server sent a reply of more than %d lines",
+            return err_raise(err, ERR_PROTOCOL, R_BAD_REPLY, "the server sent a reply of more than %d lines",
                            REPLY_LINES_MAX);
     }
 }

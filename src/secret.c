@@ -293,6 +293,7 @@ int secret_get(const struct secret_query *q, char **out, const char **source,
     }
     if (q->passwordeval) {
         if (command_first_line(q->passwordeval, out, err) < 0) {
+            err->reason = R_COMMAND_FAILED;
             err_prefix(err, "account '%s': passwordeval: ", q->account);
             return -1;
         }
@@ -312,8 +313,9 @@ int secret_get(const struct secret_query *q, char **out, const char **source,
         *source = "the terminal";
         return r < 0 ? -1 : 0;
     }
-    return err_set(err, ERR_CONFIG,
-                   "account '%s': no password for %s at %s: set 'password' or 'passwordeval', "
-                   "store one with 'outpost --store-password -a %s', or add it to ~/.netrc",
-                   q->account, q->user, q->host, q->account);
+    err_raise(err, ERR_CONFIG, R_NO_PASSWORD,
+              "account '%s': no password for %s at %s (none in the configuration, the keyring "
+              "or ~/.netrc, and no terminal to ask on)", q->account, q->user, q->host);
+    snprintf(err->value, sizeof err->value, "%s", q->account);
+    return -1;
 }

@@ -99,19 +99,19 @@ static int upgrade_to_tls(struct session *s, const struct endpoint *ep,
     enter_step(s, p, SESSION_STARTTLS);
     if (!s->smtp.caps.starttls) {
         s->smtp.broken = true;
-        return err_set(err, ERR_TLS, "the server does not offer STARTTLS, and the account "
-                                     "requires TLS (tls on): nothing else was sent (someone "
-                                     "on the network may be removing the offer)");
+        return err_raise(err, ERR_TLS, R_STARTTLS_MISSING,
+                         "the server does not offer STARTTLS, and TLS is required: nothing else "
+                         "was sent");
     }
     if (smtp_starttls(&s->smtp, err) < 0)
         return -1;
     size_t early = conn_buffered(&s->conn);
     if (early > 0) {
         s->smtp.broken = true;
-        return err_set(err, ERR_TLS, "the server sent %zu more byte%s after its reply to "
-                                     "STARTTLS, before the TLS handshake: possible command "
-                                     "injection, so the session was abandoned",
-                       early, early == 1 ? "" : "s");
+        return err_raise(err, ERR_TLS, R_STARTTLS_INJECTION,
+                         "the server sent %zu more byte%s after its reply to STARTTLS, before "
+                         "the TLS handshake: possible command injection, so the session was "
+                         "abandoned", early, early == 1 ? "" : "s");
     }
     enter_step(s, p, SESSION_TLS);
     if (start_tls(s, ep, p, err) < 0) {
@@ -184,9 +184,9 @@ int session_start(struct session *s, int fd, const struct endpoint *ep,
         free(s->tls_resume_key);
         s->tls_resume_key = NULL;
         if (ep->socket)
-            err_prefix(err, "%s: ", ep->socket);
+            err_where(err, "%s", ep->socket);
         else
-            err_prefix(err, "%s port %ld: ", ep->host, ep->port);
+            err_where(err, "%s port %ld", ep->host, ep->port);
         return -1;
     }
     enter_step(s, p, SESSION_READY);

@@ -33,18 +33,22 @@ enum step {
     STEP_QUIT,
 };
 
-static const char *const step_names[] = {
-    [STEP_GREETING] = "the greeting",
-    [STEP_HELLO] = "the reply to EHLO",
-    [STEP_HELO] = "the reply to HELO",
-    [STEP_STARTTLS] = "the reply to STARTTLS",
-    [STEP_AUTH] = "the reply to AUTH",
-    [STEP_MAIL] = "the reply to MAIL FROM",
-    [STEP_RCPT] = "the reply to RCPT TO",
-    [STEP_DATA] = "the reply to DATA",
-    [STEP_END_OF_DATA] = "the reply to the end of the message",
-    [STEP_RSET] = "the reply to RSET",
-    [STEP_QUIT] = "the reply to QUIT",
+/* Each step's words for messages, and the reason of a refusal there. */
+static const struct {
+    const char *words;
+    enum err_reason refused;
+} steps[] = {
+    [STEP_GREETING] = {"the greeting", R_GREETING_REFUSED},
+    [STEP_HELLO] = {"the reply to EHLO", R_EHLO_REFUSED},
+    [STEP_HELO] = {"the reply to HELO", R_EHLO_REFUSED},
+    [STEP_STARTTLS] = {"the reply to STARTTLS", R_STARTTLS_REFUSED},
+    [STEP_AUTH] = {"the reply to AUTH", R_AUTH_REFUSED},
+    [STEP_MAIL] = {"the reply to MAIL FROM", R_SENDER_REFUSED},
+    [STEP_RCPT] = {"the reply to RCPT TO", R_RECIPIENT_REFUSED},
+    [STEP_DATA] = {"the reply to DATA", R_DATA_REFUSED},
+    [STEP_END_OF_DATA] = {"the reply to the end of the message", R_MESSAGE_REFUSED},
+    [STEP_RSET] = {"the reply to RSET", R_NONE},
+    [STEP_QUIT] = {"the reply to QUIT", R_NONE},
 };
 
 void smtp_init(struct smtp *s, struct conn *c, bool lmtp)
@@ -93,7 +97,7 @@ static int read_reply(struct smtp *s, enum step step, reply_line_fn fn, void *ct
 {
     if (reply_read(s->conn, &s->reply, fn, ctx, err) < 0) {
         s->broken = true;
-        err_prefix(err, "waiting for %s: ", step_names[step]);
+        err_prefix(err, "waiting for %s: ", steps[step].words);
         return -1;
     }
     if (s->reply.code == 421) /* the server is closing the connection */
@@ -139,7 +143,7 @@ static int refused(struct smtp *s, enum step step, struct error *err, const char
         cls = step == STEP_RCPT ? recipient_class(&s->reply) : ERR_PERMANENT;
     else
         cls = ERR_PROTOCOL; /* a 2xx/3xx where it makes no sense */
-    err_set(err, cls, "%s", what);
+    err_raise(err, cls, steps[step].refused, "%s", what);
     err_server(err, code, s->reply.enhanced, s->reply.text);
     return -1;
 }
@@ -208,8 +212,8 @@ int smtp_starttls(struct smtp *s, struct error *err)
         return 0;
     /* Nothing more may be said in plaintext: the caller stops here. */
     s->broken = true;
-    refused(s, STEP_STARTTLS, err, "the server refused STARTTLS, and the account requires TLS "
-                                   "(tls on): nothing else was sent");
+    refused(s, STEP_STARTTLS, err, "the server refused STARTTLS, and TLS is required: nothing "
+                                   "else was sent");
     if (err->cls == ERR_PERMANENT || err->cls == ERR_PROTOCOL)
         err->cls = ERR_TLS;
     return -1;
@@ -325,7 +329,7 @@ static char *mail_parameters(struct smtp *s, const struct envelope *env, const s
     if (env->dsn_notify || env->dsn_return || env->envid) {
         if (!s->caps.dsn) {
             sb_free(&sb);
-            err_set(err, ERR_PERMANENT, "delivery status notifications were asked for "
+            err_raise(err, ERR_PERMANENT, R_NO_DSN, "delivery status notifications were asked for "
                                         "(dsn_notify, dsn_return, -N, -R or -V) but the server "
                                         "does not offer DSN (RFC 3461)");
             return NULL;
@@ -525,8 +529,8 @@ static int transaction(struct smtp *s, const struct envelope *batch, const char 
         enum err_class cls = st->any_temporary ? ERR_TEMPORARY
                              : st->all_nouser  ? ERR_NOUSER
                                               : ERR_PERMANENT;
-        err_set(err, cls, "message not sent: %zu of %zu recipient%s refused", st->refused,
-                batch->nrcpts, batch->nrcpts == 1 ? "" : "s");
+        err_raise(err, cls, R_RECIPIENT_REFUSED, "message not sent: %zu of %zu recipient%s refused",
+                  st->refused, batch->nrcpts, batch->nrcpts == 1 ? "" : "s");
         err_server(err, st->first_refusal.smtp_code, st->first_refusal.enhanced, "");
         return -1;
     }
@@ -534,6 +538,7 @@ static int transaction(struct smtp *s, const struct envelope *batch, const char 
         reset_transaction(s);
         *err = st->first_deferral;
         err->cls = ERR_TEMPORARY;
+        err->reason = R_TOO_MANY_RECIPIENTS;
         return -1;
     }
     if ((s->caps.chunking ? send_bdat(s, msg, add_crlf, err) : send_data(s, msg, add_crlf, err)) <
@@ -545,6 +550,7 @@ static int transaction(struct smtp *s, const struct envelope *batch, const char 
         err_prefix(err, "no reply after the end of the message, so it may have been "
                         "delivered: ");
         err->cls = ERR_TEMPORARY;
+        err->reason = R_MAYBE_DELIVERED;
         err->maybe_delivered = true;
         return -1;
     }
@@ -571,7 +577,7 @@ static int wire_envelope(const struct smtp *s, const struct envelope *env, struc
         const char *addr = i == 0 ? env->from : env->rcpts[i - 1];
         char *out = s->caps.smtputf8 || !is_8bit(addr) ? xstrdup(addr) : address_to_ascii(addr);
         if (!out)
-            return err_set(err, ERR_PERMANENT, "the address <%s> holds non-ASCII characters "
+            return err_raise(err, ERR_PERMANENT, R_NO_SMTPUTF8, "the address <%s> holds non-ASCII characters "
                                                "before the '@', and the server does not offer "
                                                "SMTPUTF8 (RFC 6531), so it cannot take it", addr);
         if (i == 0)
@@ -618,7 +624,7 @@ int smtp_send_message(struct smtp *s, const struct envelope *env, const struct s
         delivered = mine;
     if (s->caps.size && s->caps.size_max && msg->size > s->caps.size_max) {
         free(mine);
-        return err_set(err, ERR_PERMANENT,
+        return err_raise(err, ERR_PERMANENT, R_TOO_LARGE,
                        "the message (%llu bytes) is larger than the server accepts (%llu bytes)",
                        (unsigned long long)msg->size, (unsigned long long)s->caps.size_max);
     }

@@ -261,43 +261,78 @@ static int check_fingerprint(gnutls_x509_crt_t crt, const char *want, const char
     fingerprint(crt, alg, have, sizeof have);
     if (strcasecmp(have, want) == 0)
         return 0;
-    return err_set(err, ERR_TLS,
-                   "the server's certificate does not match tls_fingerprint (it is someone "
-                   "else, or the certificate was replaced); its SHA-256 fingerprint is %s: "
-                   "if you have checked that this is the right server, put that in "
-                   "tls_fingerprint", sha256);
+    err_raise(err, ERR_TLS, R_TLS_PIN_MISMATCH,
+              "the server's certificate is not the pinned one (it is someone else, or the "
+              "certificate was replaced); its SHA-256 fingerprint is %s", sha256);
+    snprintf(err->value, sizeof err->value, "%s", sha256);
+    return -1;
 }
 
-/* What each GnuTLS verification flag means, for a person. */
-static void explain_status(unsigned status, const struct tls_cert_info *ci, const char *host,
-                           char *out, size_t cap)
+/* What each GnuTLS verification flag means, most telling first: the
+ * reason of the error is the first that applies. */
+enum { NEED_NONE, NEED_NOT_AFTER, NEED_NOT_BEFORE, NEED_ISSUER, NEED_NAMES, NEED_WEAKNESS };
+static const struct {
+    unsigned flag;
+    enum err_reason reason;
+    const char *text; /* with at most one %s, filled as 'needs' says */
+    int needs;
+} status_words[] = {
+    {GNUTLS_CERT_SIGNER_NOT_FOUND, R_TLS_UNKNOWN_CA, "it is issued by an unknown authority (%s)",
+     NEED_ISSUER},
+    {GNUTLS_CERT_UNEXPECTED_OWNER, R_TLS_WRONG_NAME, "it is for %s", NEED_NAMES},
+    {GNUTLS_CERT_EXPIRED, R_TLS_EXPIRED, "it expired on %s", NEED_NOT_AFTER},
+    {GNUTLS_CERT_NOT_ACTIVATED, R_TLS_NOT_YET_VALID, "it is not valid before %s", NEED_NOT_BEFORE},
+    {GNUTLS_CERT_REVOKED, R_TLS_REVOKED, "it has been revoked", NEED_NONE},
+    {GNUTLS_CERT_INSECURE_ALGORITHM, R_TLS_WEAK,
+     "%s, weaker than the verification profile allows (RSA keys of 2048 bits or more, no "
+     "SHA-1)", NEED_WEAKNESS},
+    {GNUTLS_CERT_PURPOSE_MISMATCH, R_TLS_PURPOSE,
+     "its extended key usage does not allow a TLS server (serverAuth)", NEED_NONE},
+    {GNUTLS_CERT_SIGNER_NOT_CA, R_TLS_UNTRUSTED, "its issuer (%s) is not a certificate authority",
+     NEED_ISSUER},
+    {GNUTLS_CERT_SIGNATURE_FAILURE, R_TLS_UNTRUSTED, "its signature is not valid", NEED_NONE},
+};
+
+/* The verification status in words, and its reason. */
+static enum err_reason explain_status(unsigned status, const struct tls_cert_info *ci,
+                                      const char *host, char *out, size_t cap)
 {
-    char when[40];
+    enum err_reason reason = R_NONE;
     out[0] = '\0';
-    if (status & GNUTLS_CERT_EXPIRED) {
-        tls_format_time(ci->not_after, when, sizeof when);
-        appendf(out, cap, "it expired on %s; ", when);
+    for (size_t i = 0; i < ARRAY_LEN(status_words); i++) {
+        if (!(status & status_words[i].flag))
+            continue;
+        if (reason == R_NONE)
+            reason = status_words[i].reason;
+        char fill[600] = "", when[40];
+        switch (status_words[i].needs) {
+        case NEED_NOT_AFTER:
+            tls_format_time(ci->not_after, when, sizeof when);
+            snprintf(fill, sizeof fill, "%s", when);
+            break;
+        case NEED_NOT_BEFORE:
+            tls_format_time(ci->not_before, when, sizeof when);
+            snprintf(fill, sizeof fill, "%s", when);
+            break;
+        case NEED_ISSUER:
+            snprintf(fill, sizeof fill, "%s", ci->issuer);
+            break;
+        case NEED_NAMES:
+            snprintf(fill, sizeof fill, "%s, not for %s", ci->names, host);
+            break;
+        case NEED_WEAKNESS:
+            snprintf(fill, sizeof fill, "%s", ci->weakness);
+            break;
+        default:
+            break;
+        }
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        /* The formats are the table's own, above. */
+        appendf(out, cap, status_words[i].text, fill);
+#pragma GCC diagnostic pop
+        appendf(out, cap, "; ");
     }
-    if (status & GNUTLS_CERT_NOT_ACTIVATED) {
-        tls_format_time(ci->not_before, when, sizeof when);
-        appendf(out, cap, "it is not valid before %s; ", when);
-    }
-    if (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-        appendf(out, cap, "it is issued by an unknown authority (%s); ", ci->issuer);
-    if (status & GNUTLS_CERT_SIGNER_NOT_CA)
-        appendf(out, cap, "its issuer (%s) is not a certificate authority; ", ci->issuer);
-    if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
-        appendf(out, cap, "it is for %s, not for %s; ", ci->names, host);
-    if (status & GNUTLS_CERT_REVOKED)
-        appendf(out, cap, "it has been revoked; ");
-    if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
-        appendf(out, cap, "%s, weaker than the verification profile allows (RSA keys of 2048 "
-                          "bits or more, no SHA-1; tls_priorities can choose another profile, at "
-                          "the risk of accepting a forged certificate); ", ci->weakness);
-    if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
-        appendf(out, cap, "its extended key usage does not allow a TLS server (serverAuth); ");
-    if (status & GNUTLS_CERT_SIGNATURE_FAILURE)
-        appendf(out, cap, "its signature is not valid; ");
     if (!out[0]) {
         gnutls_datum_t d = {NULL, 0};
         if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &d, 0) >= 0) {
@@ -309,6 +344,7 @@ static void explain_status(unsigned status, const struct tls_cert_info *ci, cons
     size_t n = strlen(out);
     if (n >= 2)
         out[n - 2] = '\0'; /* the last "; " */
+    return reason == R_NONE ? R_TLS_UNTRUSTED : reason;
 }
 
 static bool is_ip_literal(const char *host);
@@ -331,51 +367,50 @@ static bool has_alt_name_for(gnutls_x509_crt_t crt, const char *host)
     }
 }
 
+/* Was the certificate of this session issued for p->host by a CA the
+ * account trusts, for a TLS server, now, strongly enough? */
+static int verify_peer(gnutls_session_t s, gnutls_x509_crt_t crt, const struct tls_params *p,
+                       const struct tls_cert_info *ci, struct error *err)
+{
+    unsigned status = 0;
+    /* The name, and the purpose: a certificate with an extended key usage
+     * must allow serverAuth (one without any may be used). */
+    gnutls_typed_vdata_st want[] = {
+        {GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)p->host, 0},
+        {GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0},
+    };
+    int rc = gnutls_certificate_verify_peers(s, want, ARRAY_LEN(want), &status);
+    if (rc < 0)
+        return err_raise(err, ERR_TLS, R_TLS_UNTRUSTED,
+                         "cannot verify the server's certificate: %s", gnutls_strerror(rc));
+    if (status != 0) {
+        char why[ERR_TEXT_MAX / 2];
+        enum err_reason reason = explain_status(status, ci, p->host, why, sizeof why);
+        return err_raise(err, ERR_TLS, reason, "the server's certificate is not trusted: %s",
+                         why);
+    }
+    if (!has_alt_name_for(crt, p->host))
+        return err_raise(err, ERR_TLS, R_TLS_CN_ONLY,
+                         "the server's certificate is not trusted: it names %s only in its "
+                         "common name, not in a subjectAltName (RFC 9525)", p->host);
+    return 0;
+}
+
 static int verify_server(gnutls_session_t s, const struct tls_params *p, struct error *err)
 {
     gnutls_x509_crt_t crt;
     if (peer_cert(s, 0, &crt) < 0)
-        return err_set(err, ERR_TLS, "the server sent no usable certificate");
+        return err_raise(err, ERR_TLS, R_TLS_NO_CERT, "the server sent no usable certificate");
     struct tls_cert_info ci;
     describe_cert(crt, &ci);
     int r = 0;
-    if (p->fingerprint) {
+    if (p->fingerprint)
         r = check_fingerprint(crt, p->fingerprint, ci.sha256, err);
-    } else if (p->certcheck) {
-        unsigned status = 0;
-        /* The name, and the purpose: a certificate with an extended key
-         * usage must allow serverAuth (one without any may be used). */
-        gnutls_typed_vdata_st want[] = {
-            {GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)p->host, 0},
-            {GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0},
-        };
-        int rc = gnutls_certificate_verify_peers(s, want, ARRAY_LEN(want), &status);
-        if (rc == 0 && status == 0 && !has_alt_name_for(crt, p->host)) {
-            r = err_set(err, ERR_TLS,
-                        "the server's certificate is not trusted: it names %s only in its "
-                        "common name, not in a subjectAltName (RFC 9525). If you are sure this "
-                        "is the right server, pin its certificate with 'tls_fingerprint %s'",
-                        p->host, ci.sha256);
-        } else if (rc < 0) {
-            r = err_set(err, ERR_TLS, "cannot verify the server's certificate: %s",
-                        gnutls_strerror(rc));
-        } else if (status != 0) {
-            char why[ERR_TEXT_MAX / 2];
-            explain_status(status, &ci, p->host, why, sizeof why);
-            const char *also = (status & GNUTLS_CERT_UNEXPECTED_OWNER)
-                                   ? " (or, if another of its names is right, use it as "
-                                     "host or tls_host_override)"
-                               : (status & GNUTLS_CERT_SIGNER_NOT_FOUND)
-                                   ? " (or name its CA certificate in tls_trust_file)"
-                               : (status & GNUTLS_CERT_NOT_ACTIVATED)
-                                   ? " (but first check that this machine's clock is right)"
-                                   : "";
-            r = err_set(err, ERR_TLS,
-                        "the server's certificate is not trusted: %s. If you are sure this is "
-                        "the right server, pin its certificate with 'tls_fingerprint %s'%s",
-                        why, ci.sha256, also);
-        }
-    }
+    else if (p->certcheck)
+        r = verify_peer(s, crt, p, &ci, err);
+    /* What pinning it would take, for the advice. */
+    if (r < 0)
+        snprintf(err->value, sizeof err->value, "%s", ci.sha256);
     gnutls_x509_crt_deinit(crt);
     return r;
 }
@@ -387,6 +422,15 @@ static int gnutls_failed(struct error *err, enum err_class cls, int rc, const ch
     return err_set(err, cls, "%s: %s", what, gnutls_strerror(rc));
 }
 
+/* A configuration file that cannot be used: its path for the advice. */
+static int file_failed(struct error *err, enum err_reason reason, const char *path,
+                       const char *what, const char *why)
+{
+    err_raise(err, ERR_CONFIG, reason, "cannot use %s %s: %s", what, path, why);
+    snprintf(err->value, sizeof err->value, "%s", path);
+    return -1;
+}
+
 /* Only what verification needs is loaded: the system store costs time at
  * every start, so it is read only when nothing more specific is given. */
 static int load_credentials(struct tls_state *t, const struct tls_params *p, struct error *err)
@@ -396,44 +440,39 @@ static int load_credentials(struct tls_state *t, const struct tls_params *p, str
         return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
     bool need_trust = p->certcheck && !p->fingerprint;
     if (need_trust && !p->trust_file)
-        return err_set(err, ERR_CONFIG, "tls_trust_file is empty, so the server cannot be "
-                                        "verified: set it (or 'system'), or tls_fingerprint");
+        return err_raise(err, ERR_CONFIG, R_TLS_NO_TRUST,
+                         "nothing to verify the server against: no trusted CAs, and no pinned "
+                         "certificate");
     if (need_trust && strcmp(p->trust_file, "system") == 0) {
         rc = gnutls_certificate_set_x509_system_trust(t->cred);
-        if (rc < 0)
-            return gnutls_failed(err, ERR_CONFIG, rc, "cannot load the system's trusted CAs");
-        if (rc == 0)
-            return err_set(err, ERR_CONFIG, "the system has no trusted CA certificates "
-                                            "(install ca-certificates, or set tls_trust_file)");
+        if (rc <= 0)
+            return err_raise(err, ERR_CONFIG, R_TLS_SYSTEM_TRUST,
+                             "the system has no trusted CA certificates%s%s",
+                             rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
         debug_note("TLS trust: the system store (%d certificates)", rc);
     } else if (need_trust) {
         rc = gnutls_certificate_set_x509_trust_file(t->cred, p->trust_file, GNUTLS_X509_FMT_PEM);
-        if (rc < 0)
-            return err_set(err, ERR_CONFIG, "tls_trust_file %s: %s", p->trust_file,
-                           gnutls_strerror(rc));
-        if (rc == 0)
-            return err_set(err, ERR_CONFIG, "tls_trust_file %s: no certificates in it",
-                           p->trust_file);
+        if (rc <= 0)
+            return file_failed(err, R_TLS_TRUST_FILE, p->trust_file,
+                               "the trusted CA certificates in",
+                               rc < 0 ? gnutls_strerror(rc) : "no certificates in it");
         debug_note("TLS trust: %s (%d certificates)", p->trust_file, rc);
     } else {
-        debug_note("TLS trust: %s", p->fingerprint ? "the pinned tls_fingerprint only"
-                                                   : "none (tls_certcheck off)");
+        debug_note("TLS trust: %s", p->fingerprint ? "the pinned certificate only"
+                                                   : "none (the certificate is not checked)");
     }
     if (need_trust && p->crl_file) {
         rc = gnutls_certificate_set_x509_crl_file(t->cred, p->crl_file, GNUTLS_X509_FMT_PEM);
         if (rc < 0)
-            return err_set(err, ERR_CONFIG, "tls_crl_file %s: %s", p->crl_file,
-                           gnutls_strerror(rc));
+            return file_failed(err, R_TLS_CRL_FILE, p->crl_file, "the revocation list",
+                               gnutls_strerror(rc));
     }
-    if (p->cert_file || p->key_file) {
-        if (!p->cert_file || !p->key_file)
-            return err_set(err, ERR_CONFIG,
-                           "a client certificate needs both tls_cert_file and tls_key_file");
+    if (p->cert_file && p->key_file) {
         rc = gnutls_certificate_set_x509_key_file(t->cred, p->cert_file, p->key_file,
                                                   GNUTLS_X509_FMT_PEM);
         if (rc < 0)
-            return err_set(err, ERR_CONFIG, "tls_cert_file %s / tls_key_file %s: %s",
-                           p->cert_file, p->key_file, gnutls_strerror(rc));
+            return file_failed(err, R_TLS_CLIENT_CERT, p->cert_file,
+                               "the client certificate (or its key)", gnutls_strerror(rc));
     }
     return 0;
 }
@@ -459,9 +498,13 @@ static int new_session(struct tls_state *t, int fd, const struct tls_params *p,
     const char *where = NULL;
     if (p->priorities) {
         rc = gnutls_priority_set_direct(t->session, p->priorities, &where);
-        if (rc < 0)
-            return err_set(err, ERR_CONFIG, "tls_priorities '%s': %s%s%s", p->priorities,
-                           gnutls_strerror(rc), where ? " at " : "", where ? where : "");
+        if (rc < 0) {
+            err_raise(err, ERR_CONFIG, R_TLS_PRIORITIES,
+                      "the GnuTLS priority string '%s' is not valid: %s%s%s", p->priorities,
+                      gnutls_strerror(rc), where ? " at " : "", where ? where : "");
+            snprintf(err->value, sizeof err->value, "%s", p->priorities);
+            return -1;
+        }
     } else if ((rc = gnutls_set_default_priority_append(t->session, DEFAULT_PRIORITY_CHANGES,
                                                         &where, 0)) < 0) {
         return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
@@ -509,8 +552,8 @@ static int handshake(struct conn *c, gnutls_session_t s, bool priorities, struct
             continue;
         if (rc == GNUTLS_E_PREMATURE_TERMINATION || rc == GNUTLS_E_PUSH_ERROR ||
             rc == GNUTLS_E_PULL_ERROR)
-            return err_set(err, ERR_TEMPORARY, "TLS handshake: the connection was closed (%s)",
-                           gnutls_strerror(rc));
+            return err_raise(err, ERR_TEMPORARY, R_CONNECTION_CLOSED,
+                             "TLS handshake: the connection was closed (%s)", gnutls_strerror(rc));
         const char *alert = NULL;
         bool version = rc == GNUTLS_E_UNSUPPORTED_VERSION_PACKET;
         if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED) {
@@ -518,12 +561,11 @@ static int handshake(struct conn *c, gnutls_session_t s, bool priorities, struct
             version |= gnutls_alert_get(s) == GNUTLS_A_PROTOCOL_VERSION;
         }
         if (version && !priorities)
-            return err_set(err, ERR_TLS, "TLS handshake failed: the server offers no TLS "
-                                         "version outpost accepts (1.2 or newer; RFC 8996 retired "
-                                         "1.0 and 1.1). If it cannot be upgraded, tls_priorities "
-                                         "can allow them: 'NORMAL:+VERS-TLS1.1:+VERS-TLS1.0'");
-        return err_set(err, ERR_TLS, "TLS handshake failed: %s%s%s", gnutls_strerror(rc),
-                       alert ? ": " : "", alert ? alert : "");
+            return err_raise(err, ERR_TLS, R_TLS_VERSION,
+                             "TLS handshake failed: the server offers no TLS version outpost "
+                             "accepts (1.2 or newer; RFC 8996 retired 1.0 and 1.1)");
+        return err_raise(err, ERR_TLS, R_TLS_HANDSHAKE, "TLS handshake failed: %s%s%s",
+                         gnutls_strerror(rc), alert ? ": " : "", alert ? alert : "");
     }
 }
 

@@ -100,6 +100,60 @@ else
         advice_after_error "this network may block the port"
 fi
 
+# ---- the rows keyed on TLS and set-up reasons ------------------------------------------
+# tls_row NAME EXIT ADVICE MODE CERT [CONFIG_LINE...]: TLS to a server with CERT
+tls_row() {
+    local name=$1 code=$2 advice=$3 mode=$4 cert=$5
+    shift 5
+    local key="$PKI/key.pem"
+    [ "$cert" = rsa1024 ] && key="$PKI/rsa1024.key"
+    WORDS="" row "$name" "$code" "$advice" \
+        "{\"tls\": {\"mode\": \"$mode\", \"cert\": \"$PKI/$cert.pem\", \"key\": \"$key\", \"weak\": true}}" \
+        "tls on" "tls_starttls $([ "$mode" = implicit ] && echo off || echo on)" "tls_trust_file $PKI/ca.pem" "$@"
+}
+fpr() { certtool -i --infile "$PKI/$1.pem" | sed -n 's/^[[:space:]]*sha256:\([0-9a-f]*\)$/\1/p' | head -1 | tr a-f A-F | sed 's/../&:/g; s/:$//'; }
+tls_row "an unknown CA" 69 "name the CA that issued it in tls_trust_file; or, if you are sure this is the right server, pin its certificate with 'tls_fingerprint $(fpr untrusted)'" starttls untrusted
+tls_row "a wrong name" 69 "use it as 'host' or 'tls_host_override'" implicit wronghost
+tls_row "an expired certificate" 69 "the server's administrator must renew it" implicit expired
+tls_row "a certificate not yet valid" 69 "check that this machine's clock is right" implicit future
+tls_row "a revoked certificate" 69 "withdrawn by its issuer: do not pin it" implicit revoked "tls_crl_file $PKI/crl.pem"
+tls_row "a weak certificate" 69 "tls_priorities can choose another profile" implicit rsa1024
+tls_row "a clientAuth-only certificate" 69 "pin its certificate with 'tls_fingerprint $(fpr clientonly)'" implicit clientonly
+tls_row "a CN-only certificate" 69 "pin its certificate with 'tls_fingerprint $(fpr cnonly)'" implicit cnonly
+tls_row "another certificate than the pinned one" 69 "put its SHA-256 fingerprint $(fpr untrusted) in tls_fingerprint" implicit untrusted "tls_fingerprint $(fpr server)"
+WORDS="" row "TLS 1.1 only" 69 "tls_priorities can allow them: 'NORMAL:+VERS-TLS1.1:+VERS-TLS1.0'" \
+    "{\"tls\": {\"mode\": \"implicit\", \"cert\": \"$PKI/server.pem\", \"key\": \"$PKI/key.pem\", \"weak\": true, \"max_version\": \"TLSv1_1\"}}" \
+    "tls on" "tls_starttls off" "tls_trust_file $PKI/ca.pem"
+tls_row "an unusable tls_trust_file" 78 "tls_trust_file $T/none.pem must be a readable file of PEM CA certificates" implicit server "tls_trust_file $T/none.pem"
+tls_row "an unusable tls_crl_file" 78 "tls_crl_file $T/none.crl must be a readable PEM revocation list" implicit server "tls_crl_file $T/none.crl"
+tls_row "an unusable client certificate" 78 "tls_cert_file ($T/none.crt) and tls_key_file" implicit server "tls_cert_file $T/none.crt" "tls_key_file $T/none.key"
+tls_row "a bad tls_priorities" 78 "fix tls_priorities 'NORMAL:+NOPE'" implicit server "tls_priorities NORMAL:+NOPE"
+tls_row "nothing to verify against" 78 "tls_trust_file is empty: set it (or 'system')" implicit server "tls_trust_file"
+WORDS="" row "STARTTLS not offered" 69 "if the server only does implicit TLS, use port 465" '{}' \
+    "tls on" "tls_trust_file $PKI/ca.pem"
+WORDS="" row "STARTTLS refused for good" 69 "try port 465 with 'tls_starttls off'" \
+    "{$TLS, \"faults\": [{\"at\": \"STARTTLS\", \"reply\": \"502 5.5.1 not now\"}]}" \
+    "tls on" "tls_trust_file $PKI/ca.pem"
+WORDS="" row "AUTH without TLS" 78 "or, to accept that risk, 'auth_without_tls on'" "{$AUTH}" \
+    "auth plain" "user u@example.com" "password pw"
+WORDS="" row "no AUTH offered" 78 "set 'auth off' if the server needs no login" "{$TLS}" "${AUTH_CONFIG[@]}"
+WORDS="" row "a mechanism not offered" 78 "choose one it offers with 'auth', or let outpost choose" "{$TLS, $AUTH}" \
+    "tls on" "tls_trust_file $PKI/ca.pem" "auth login" "user u@example.com" "password pw"
+# A mechanism outpost knows but this build lacks (one built without libgsasl).
+missing=$(for m in SCRAM-SHA-256 CRAM-MD5 DIGEST-MD5 NTLM GSSAPI; do
+    "$OUTPOST" --version | grep -qw -- "$m" || { echo "$m"; break; }
+done)
+if [ -n "$missing" ]; then
+    WORDS="" row "a mechanism not in this build" 78 "outpost --version lists the mechanisms this build has" \
+        "{$TLS, \"auth\": {\"user\": \"u\", \"password\": \"pw\", \"mechanisms\": [\"PLAIN\", \"$missing\"]}}" \
+        "tls on" "tls_trust_file $PKI/ca.pem" "auth $missing" "user u" "password pw"
+else
+    echo "ok $((TAP_N += 1)) # SKIP every mechanism outpost knows is in this build (the row is for builds without libgsasl)"
+fi
+WORDS="" row "no user" 78 "set 'user'" "{$TLS, $AUTH}" "tls on" "tls_trust_file $PKI/ca.pem" "auth plain" "password pw"
+WORDS="" row "no password anywhere" 78 "store one with 'outpost --store-password -a default'" "{$TLS, $AUTH}" \
+    "tls on" "tls_trust_file $PKI/ca.pem" "auth plain" "user u@example.com"
+
 # Failures without a row get no advice line.
 WORDS="" start_server norow '{"faults": [{"at": "RCPT", "reply": "550 5.1.1 No such user"}]}'
 write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PORT" "from sender@example.com"

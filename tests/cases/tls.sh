@@ -95,7 +95,8 @@ is "$RC" 69 "unknown CA: exit 69"
 check "unknown CA: says so, naming the issuer" said "issued by an unknown authority (CN=some other CA)"
 check "unknown CA: gives the fingerprint to pin" said "tls_fingerprint $(fpr "$PKI/untrusted.pem" sha256)"
 check "unknown CA: suggests tls_trust_file" said "tls_trust_file"
-check "unknown CA: one line" test "$(wc -l <"$ERR")" -eq 1
+check "unknown CA: one line, and one of what to do" \
+    test "$(wc -l <"$ERR")" -eq 2 -a "$(grep -c '^outpost: what to do: ' "$ERR")" -eq 1
 check "unknown CA: no MAIL was sent" no_mail
 
 tls_server wronghost starttls wronghost
