@@ -16,6 +16,11 @@
 
 enum kind { K_STR, K_LONG, K_BOOL, K_INT };
 
+/* Whether a setting changes how a session goes: two accounts that differ
+ * in one that does are not the same to --check. A new row that says
+ * neither is caught by account_table_complete (tested). */
+enum affects { AFFECTS_UNSAID, LOCAL, SESSION };
+
 struct field;
 typedef int (*parse_fn)(struct account *a, const struct field *f, const char *arg, char **why);
 
@@ -27,6 +32,7 @@ struct field {
     bool secret;                /* print as '*', wipe on free */
     const char *zero;           /* how to show 0 / NULL, if not "(not set)" */
     const char *const *names;   /* K_INT: value names */
+    enum affects affects;       /* every row must say (account_table_complete) */
 };
 
 #define SLOT(a, f, type) ((type *)(void *)((char *)(a) + (f)->off))
@@ -456,56 +462,56 @@ static const char *const header_names[] = {"auto", "on", "off", NULL};
 
 /* Order is the order of --pretend output. */
 static const struct field fields[] = {
-    {"host", STR(host_list), p_hosts, false, NULL, NULL},
-    {"port", STR(port_list), p_port, false, "(default)", NULL},
-    {"fallback_account", STR(fallback_accounts), p_accounts, false, "(none)", NULL},
-    {"connect_race_delay", LONG(connect_race_delay), p_millis, false, "off", NULL},
-    {"source_ip", STR(source_ip), p_text, false, NULL, NULL},
-    {"proxy_host", STR(proxy_host), p_text, false, NULL, NULL},
-    {"proxy_port", LONG(proxy_port), p_port_optional, false, "(not set)", NULL},
-    {"socket", STR(socket), p_path, false, NULL, NULL},
-    {"timeout", LONG(timeout), p_timeout, false, "off", NULL},
-    {"protocol", INT(protocol), p_protocol, false, NULL, protocol_names},
-    {"domain", STR(domain), p_name, false, "(this machine's name)", NULL},
-    {"auth", STR(auth), p_auth, false, "off", NULL},
-    {"user", STR(user), p_text, false, NULL, NULL},
-    {"password", STR(password), p_text, true, NULL, NULL},
-    {"passwordeval", STR(passwordeval), p_text, false, NULL, NULL},
-    {"ntlmdomain", STR(ntlmdomain), p_text, false, NULL, NULL},
-    {"password_from", STR(password_from), p_password_from, false, NULL, NULL},
-    {"pop_before_smtp", STR(pop_before_smtp), p_text, false, NULL, NULL},
-    {"auth_without_tls", BOOL(auth_without_tls), p_bool, false, NULL, NULL},
-    {"tls", BOOL(tls), p_bool, false, NULL, NULL},
-    {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL},
-    {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL},
-    {"tls_crl_file", STR(tls_crl_file), p_path, false, NULL, NULL},
-    {"tls_fingerprint", STR(tls_fingerprint), p_fingerprint, false, NULL, NULL},
-    {"tls_key_file", STR(tls_key_file), p_path, false, NULL, NULL},
-    {"tls_cert_file", STR(tls_cert_file), p_path, false, NULL, NULL},
-    {"tls_certcheck", BOOL(tls_certcheck), p_bool, false, NULL, NULL},
-    {"tls_resume", BOOL(tls_resume), p_bool, false, NULL, NULL},
-    {"tls_priorities", STR(tls_priorities), p_text, false, NULL, NULL},
-    {"tls_host_override", STR(tls_host_override), p_name, false, NULL, NULL},
+    {"host", STR(host_list), p_hosts, false, NULL, NULL, SESSION},
+    {"port", STR(port_list), p_port, false, "(default)", NULL, SESSION},
+    {"fallback_account", STR(fallback_accounts), p_accounts, false, "(none)", NULL, LOCAL},
+    {"connect_race_delay", LONG(connect_race_delay), p_millis, false, "off", NULL, LOCAL},
+    {"source_ip", STR(source_ip), p_text, false, NULL, NULL, SESSION},
+    {"proxy_host", STR(proxy_host), p_text, false, NULL, NULL, SESSION},
+    {"proxy_port", LONG(proxy_port), p_port_optional, false, "(not set)", NULL, SESSION},
+    {"socket", STR(socket), p_path, false, NULL, NULL, SESSION},
+    {"timeout", LONG(timeout), p_timeout, false, "off", NULL, SESSION},
+    {"protocol", INT(protocol), p_protocol, false, NULL, protocol_names, SESSION},
+    {"domain", STR(domain), p_name, false, "(this machine's name)", NULL, SESSION},
+    {"auth", STR(auth), p_auth, false, "off", NULL, SESSION},
+    {"user", STR(user), p_text, false, NULL, NULL, SESSION},
+    {"password", STR(password), p_text, true, NULL, NULL, SESSION},
+    {"passwordeval", STR(passwordeval), p_text, false, NULL, NULL, SESSION},
+    {"ntlmdomain", STR(ntlmdomain), p_text, false, NULL, NULL, SESSION},
+    {"password_from", STR(password_from), p_password_from, false, NULL, NULL, SESSION},
+    {"pop_before_smtp", STR(pop_before_smtp), p_text, false, NULL, NULL, SESSION},
+    {"auth_without_tls", BOOL(auth_without_tls), p_bool, false, NULL, NULL, SESSION},
+    {"tls", BOOL(tls), p_bool, false, NULL, NULL, SESSION},
+    {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL, SESSION},
+    {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL, SESSION},
+    {"tls_crl_file", STR(tls_crl_file), p_path, false, NULL, NULL, SESSION},
+    {"tls_fingerprint", STR(tls_fingerprint), p_fingerprint, false, NULL, NULL, SESSION},
+    {"tls_key_file", STR(tls_key_file), p_path, false, NULL, NULL, SESSION},
+    {"tls_cert_file", STR(tls_cert_file), p_path, false, NULL, NULL, SESSION},
+    {"tls_certcheck", BOOL(tls_certcheck), p_bool, false, NULL, NULL, SESSION},
+    {"tls_resume", BOOL(tls_resume), p_bool, false, NULL, NULL, LOCAL},
+    {"tls_priorities", STR(tls_priorities), p_text, false, NULL, NULL, SESSION},
+    {"tls_host_override", STR(tls_host_override), p_name, false, NULL, NULL, SESSION},
     {"tls_min_dh_prime_bits", LONG(tls_min_dh_prime_bits), p_positive_optional, false,
-     "(not set)", NULL},
-    {"from", STR(from), p_text, false, NULL, NULL},
-    {"allow_from_override", BOOL(allow_from_override), p_bool, false, NULL, NULL},
-    {"dsn_notify", STR(dsn_notify), p_dsn_notify, false, NULL, NULL},
-    {"dsn_return", STR(dsn_return), p_dsn_return, false, NULL, NULL},
-    {"set_from_header", INT(set_from_header), p_header3, false, NULL, header_names},
-    {"set_date_header", INT(set_date_header), p_header2, false, NULL, header_names},
-    {"set_msgid_header", INT(set_msgid_header), p_header2, false, NULL, header_names},
-    {"remove_bcc_headers", BOOL(remove_bcc_headers), p_bool, false, NULL, NULL},
-    {"undisclosed_recipients", BOOL(undisclosed_recipients), p_bool, false, NULL, NULL},
-    {"logfile", STR(logfile), p_path, false, NULL, NULL},
-    {"logfile_time_format", STR(logfile_time_format), p_text, false, NULL, NULL},
-    {"syslog", STR(syslog), p_syslog, false, "off", NULL},
-    {"aliases", STR(aliases), p_path, false, NULL, NULL},
-    {"auto_from", BOOL(auto_from), p_bool, false, NULL, NULL},
-    {"maildomain", STR(maildomain), p_text, false, NULL, NULL},
-    {"queue", BOOL(queue), p_bool, false, NULL, NULL},
-    {"queue_dir", STR(queue_dir), p_path, false, "(default)", NULL},
-    {"queue_lifetime", LONG(queue_lifetime), p_duration, false, NULL, NULL},
+     "(not set)", NULL, SESSION},
+    {"from", STR(from), p_text, false, NULL, NULL, LOCAL},
+    {"allow_from_override", BOOL(allow_from_override), p_bool, false, NULL, NULL, LOCAL},
+    {"dsn_notify", STR(dsn_notify), p_dsn_notify, false, NULL, NULL, LOCAL},
+    {"dsn_return", STR(dsn_return), p_dsn_return, false, NULL, NULL, LOCAL},
+    {"set_from_header", INT(set_from_header), p_header3, false, NULL, header_names, LOCAL},
+    {"set_date_header", INT(set_date_header), p_header2, false, NULL, header_names, LOCAL},
+    {"set_msgid_header", INT(set_msgid_header), p_header2, false, NULL, header_names, LOCAL},
+    {"remove_bcc_headers", BOOL(remove_bcc_headers), p_bool, false, NULL, NULL, LOCAL},
+    {"undisclosed_recipients", BOOL(undisclosed_recipients), p_bool, false, NULL, NULL, LOCAL},
+    {"logfile", STR(logfile), p_path, false, NULL, NULL, LOCAL},
+    {"logfile_time_format", STR(logfile_time_format), p_text, false, NULL, NULL, LOCAL},
+    {"syslog", STR(syslog), p_syslog, false, "off", NULL, LOCAL},
+    {"aliases", STR(aliases), p_path, false, NULL, NULL, LOCAL},
+    {"auto_from", BOOL(auto_from), p_bool, false, NULL, NULL, LOCAL},
+    {"maildomain", STR(maildomain), p_text, false, NULL, NULL, LOCAL},
+    {"queue", BOOL(queue), p_bool, false, NULL, NULL, LOCAL},
+    {"queue_dir", STR(queue_dir), p_path, false, "(default)", NULL, LOCAL},
+    {"queue_lifetime", LONG(queue_lifetime), p_duration, false, NULL, NULL, LOCAL},
 };
 
 _Static_assert(ARRAY_LEN(fields) <= 128, "account.set holds 128 bits");
@@ -679,6 +685,20 @@ int account_apply(struct account *a, const char *cmd, const char *arg, char **wh
     return 0;
 }
 
+int account_apply_settings(struct account *a, const struct account_setting *v, size_t n,
+                           struct error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *why = NULL;
+        if (account_apply(a, v[i].command, v[i].value, &why) < 0) {
+            err_set(err, ERR_USAGE, "option %s: %s", v[i].option, why);
+            free(why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void account_inherit(struct account *dst, const struct account *src)
 {
     for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
@@ -702,11 +722,11 @@ static int account_error(struct error *err, const struct account *a, const char 
                    a->conffile ? a->conffile : "", what);
 }
 
-int account_tls_mode(const struct account *a, long port)
+enum tls_mode account_tls_mode(const struct account *a, long port)
 {
     if (port == 465 || (a->tls && !a->tls_starttls))
-        return 2;
-    return a->tls ? 1 : 0;
+        return TLS_IMPLICIT;
+    return a->tls ? TLS_STARTTLS : TLS_NONE;
 }
 
 int account_finish(struct account *a, struct error *err)
@@ -763,6 +783,44 @@ int account_finish(struct account *a, struct error *err)
     if (a->socket && a->proxy_host)
         return account_error(err, a, "socket and proxy_host cannot be used together");
     return 0;
+}
+
+bool account_table_complete(void)
+{
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+        if (fields[i].affects == AFFECTS_UNSAID)
+            return false;
+    return true;
+}
+
+char *account_session_key(const struct account *a)
+{
+    struct strbuf sb;
+    sb_init(&sb);
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+        const struct field *f = &fields[i];
+        if (f->affects != SESSION)
+            continue;
+        sb_printf(&sb, "%s=", f->name);
+        switch (f->kind) {
+        case K_STR: {
+            const char *v = *CSLOT(a, f, char *);
+            sb_puts(&sb, v ? v : "\001");
+            break;
+        }
+        case K_LONG:
+            sb_printf(&sb, "%ld", *CSLOT(a, f, long));
+            break;
+        case K_BOOL:
+            sb_puts(&sb, *CSLOT(a, f, bool) ? "1" : "0");
+            break;
+        case K_INT:
+            sb_printf(&sb, "%d", *CSLOT(a, f, int));
+            break;
+        }
+        sb_puts(&sb, "\037");
+    }
+    return sb_steal(&sb);
 }
 
 void account_describe(const struct account *a, FILE *out)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "tlsmode.h"
 
 enum protocol { PROTO_SMTP, PROTO_LMTP };
 
@@ -91,6 +92,14 @@ struct account {
     size_t nports;
 };
 
+/* A configuration command given on the command line (--port=587, -N,
+ * -X...), applied on top of the chosen account. */
+struct account_setting {
+    char *option;     /* as the user wrote it, for messages */
+    char *command;    /* configuration command */
+    char *value;
+};
+
 struct account *account_new(const char *name);
 struct account *account_clone(const struct account *a, const char *name);
 void account_free(struct account *a);
@@ -100,6 +109,9 @@ void account_free(struct account *a);
 int account_apply(struct account *a, const char *cmd, const char *arg, char **why);
 /* True when 'cmd' names a configuration command. */
 bool account_has_command(const char *cmd);
+/* Apply command-line settings; a refused one is ERR_USAGE naming it. */
+int account_apply_settings(struct account *a, const struct account_setting *v, size_t n,
+                           struct error *err);
 /* Copy into 'dst' every setting that 'src' was given explicitly. */
 void account_inherit(struct account *dst, const struct account *src);
 
@@ -107,11 +119,18 @@ void account_inherit(struct account *dst, const struct account *src);
 long account_default_port(const struct account *a);
 /* The TLS mode of one of the account's ports: port 465 is always implicit
  * TLS (an upgrade, never a downgrade); the others follow tls and
- * tls_starttls. Returns 0 none, 1 STARTTLS, 2 implicit. */
-int account_tls_mode(const struct account *a, long port);
+ * tls_starttls. */
+enum tls_mode account_tls_mode(const struct account *a, long port);
 /* Fill in derived defaults (port) and check the combination of settings.
  * Returns 0, or -1 with a config error naming the account. */
 int account_finish(struct account *a, struct error *err);
+
+/* Every setting that changes how a session goes, as one string: two
+ * accounts with the same key reach the same servers the same way (--check
+ * probes them once). It may hold a password: secure_free it. */
+char *account_session_key(const struct account *a);
+/* Every row of the table says whether it affects a session. */
+bool account_table_complete(void);
 
 /* --pretend: every setting, the password as '*', and a note on settings
  * that are accepted but not acted on yet. */

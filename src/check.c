@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "advice.h"
+#include "conf.h"
 #include "json.h"
 #include "net.h"
 #include "smtp.h"
@@ -191,74 +192,95 @@ static void certificate(struct check_run *run, const struct account_setup *su,
 }
 
 static void tls_steps(struct check_run *run, const struct account_setup *su,
-                      const struct plan_endpoint *pe, const struct session_report *rep)
+                      const struct plan_endpoint *pe, const struct session *s, long long ms)
 {
     char detail[512];
-    snprintf(detail, sizeof detail, "%s, %s", rep->tls_info.protocol, rep->tls_info.cipher);
+    snprintf(detail, sizeof detail, "%s, %s", s->tls_info.protocol, s->tls_info.cipher);
     struct field f[] = {
-        {"protocol", F_STR, rep->tls_info.protocol, 0, 0},
-        {"cipher", F_STR, rep->tls_info.cipher, 0, 0},
+        {"protocol", F_STR, s->tls_info.protocol, 0, 0},
+        {"cipher", F_STR, s->tls_info.cipher, 0, 0},
     };
-    step(run, "tls", V_OK, rep->ms[SESSION_TLS], detail, NULL, f, ARRAY_LEN(f));
-    certificate(run, su, pe, &rep->tls_info);
+    step(run, "tls", V_OK, ms, detail, NULL, f, ARRAY_LEN(f));
+    certificate(run, su, pe, &s->tls_info);
 }
 
 static void auth_step(struct check_run *run, const struct account_setup *su,
-                      const struct session_report *rep, bool ok, const struct error *e,
-                      const char *context)
+                      const struct session *s, long long ms, bool ok, const struct error *e)
 {
     const char *user = su->auth.user ? su->auth.user : "";
     struct field f[] = {
-        {"mechanism", F_STR, rep->auth.mechanism, 0, 0},
+        {"mechanism", F_STR, s->auth.mechanism, 0, 0},
         {"user", F_STR, user, 0, 0},
-        {"password_source", F_STR, rep->auth.source, 0, 0},
+        {"password_source", F_STR, s->auth.source, 0, 0},
     };
     if (!ok) {
-        failed(run, "auth", rep->ms[SESSION_AUTH], e, f, ARRAY_LEN(f));
+        failed(run, "auth", ms, e, f, ARRAY_LEN(f));
         return;
     }
     char detail[512];
-    snprintf(detail, sizeof detail, "%s as '%s' accepted; %s%s", rep->auth.mechanism, user,
-             rep->auth.source ? "password from " : "no password needed",
-             rep->auth.source ? rep->auth.source : "");
-    step(run, "auth", V_OK, rep->ms[SESSION_AUTH], detail, NULL, f, ARRAY_LEN(f));
+    snprintf(detail, sizeof detail, "%s as '%s' accepted; %s%s", s->auth.mechanism, user,
+             s->auth.source ? "password from " : "no password needed",
+             s->auth.source ? s->auth.source : "");
+    step(run, "auth", V_OK, ms, detail, NULL, f, ARRAY_LEN(f));
 }
 
-/* Everything the session got through, in order, ending at the step that
- * failed (if one did). True when it got all the way. */
-static bool session_steps(struct check_run *run, const struct account_setup *su,
-                          const struct plan_endpoint *pe, const struct session *s,
-                          const struct session_report *rep, bool ok, const struct error *e,
-                          const char *context, bool skip_auth)
+/* One state of the session's trace, as a step of the report. */
+static void trace_step(struct check_run *run, const struct account_setup *su,
+                       const struct plan_endpoint *pe, const struct session *s,
+                       const struct session_step *t, const struct error *e)
 {
-    enum session_step at = ok ? SESSION_READY : rep->reached;
-    const int64_t *ms = rep->ms;
-    if (at == SESSION_CONNECT)
-        return failed(run, "connect", ms[SESSION_CONNECT], e, NULL, 0);
-    step(run, "connect", V_OK, ms[SESSION_CONNECT], "connected", NULL, NULL, 0);
-    if (pe->tls == TLS_IMPLICIT) {
-        if (at == SESSION_TLS)
-            return failed(run, "tls", ms[SESSION_TLS], e, NULL, 0);
-        tls_steps(run, su, pe, rep);
+    const char *name = session_state_name(t->state);
+    if (!t->ok && t->state != S_AUTH) {
+        failed(run, name, t->ms, e, NULL, 0);
+        return;
     }
-    if (at == SESSION_GREETING)
-        return failed(run, "greeting", ms[SESSION_GREETING], e, NULL, 0);
-    step(run, "greeting", V_OK, ms[SESSION_GREETING], s->smtp.greeting, NULL, NULL, 0);
-    if (pe->tls == TLS_STARTTLS) {
-        if (at == SESSION_EHLO && !s->had_plain_ehlo)
-            return failed(run, "ehlo", ms[SESSION_EHLO], e, NULL, 0);
-        capabilities(run, "ehlo", s->ehlo_before_tls); /* before TLS: shown, not used */
-        if (at == SESSION_STARTTLS)
-            return failed(run, "starttls", ms[SESSION_STARTTLS], e, NULL, 0);
-        step(run, "starttls", V_OK, ms[SESSION_STARTTLS], "the server is ready for TLS", NULL,
-             NULL, 0);
-        if (at == SESSION_TLS)
-            return failed(run, "tls", ms[SESSION_TLS], e, NULL, 0);
-        tls_steps(run, su, pe, rep);
+    char detail[600];
+    switch (t->state) {
+    case S_POP:
+        snprintf(detail, sizeof detail, "logged in to the POP3 server %s",
+                 su->account->pop_before_smtp);
+        step(run, name, V_OK, t->ms, detail, NULL, NULL, 0);
+        break;
+    case S_CONNECT:
+        step(run, name, V_OK, t->ms, "connected", NULL, NULL, 0);
+        break;
+    case S_TLS:
+        tls_steps(run, su, pe, s, t->ms);
+        break;
+    case S_GREETING:
+        step(run, name, V_OK, t->ms, session_greeting(s), NULL, NULL, 0);
+        break;
+    case S_EHLO: /* before TLS: shown, not used */
+        capabilities(run, name, s->ehlo_before_tls[0] ? s->ehlo_before_tls
+                                                      : session_ehlo_lines(s));
+        break;
+    case S_STARTTLS:
+        step(run, name, V_OK, t->ms, "the server is ready for TLS", NULL, NULL, 0);
+        break;
+    case S_CAPS:
+    case S_HELO:
+        capabilities(run, "capabilities", session_ehlo_lines(s));
+        break;
+    case S_AUTH:
+        auth_step(run, su, s, t->ms, t->ok, e);
+        break;
+    case S_READY:
+    case S_FAILED:
+        break;
     }
-    if (at == SESSION_EHLO)
-        return failed(run, "ehlo", ms[SESSION_EHLO], e, NULL, 0);
-    capabilities(run, "capabilities", s->smtp.ehlo_lines);
+}
+
+/* Every state the session went through, in order, ending at the one that
+ * failed (if one did), then what was not tried. True when it got all the
+ * way. */
+static bool session_steps(struct check_run *run, const struct account_setup *su,
+                          const struct plan_endpoint *pe, const struct session *s, bool ok,
+                          const struct error *e, bool skip_auth)
+{
+    for (size_t i = 0; i < s->ntrace; i++)
+        trace_step(run, su, pe, s, &s->trace[i], e);
+    if (!ok)
+        return false;
     if (skip_auth) {
         step(run, "auth", V_INFO, -1, "not tried: the server refused this account's password "
                                       "above, and trying it everywhere could lock the account",
@@ -268,9 +290,7 @@ static bool session_steps(struct check_run *run, const struct account_setup *su,
     if (!su->params.auth)
         step(run, "auth", V_INFO, -1, "not used ('auth off'): the server must take mail from "
                                       "this machine without a login", NULL, NULL, 0);
-    else
-        auth_step(run, su, rep, at != SESSION_AUTH, e, context);
-    return at == SESSION_READY;
+    return true;
 }
 
 /* The session ends the way a sending one would not: RSET, then QUIT. */
@@ -278,12 +298,12 @@ static bool finish_session(struct check_run *run, struct session *s)
 {
     struct error e;
     int64_t start = now_ms();
-    bool ok = smtp_rset(&s->smtp, &e) == 0;
+    bool ok = session_rset(s, &e) == 0;
     if (ok)
-        step(run, "rset", V_OK, now_ms() - start, s->smtp.reply.text, NULL, NULL, 0);
+        step(run, "rset", V_OK, now_ms() - start, session_reply(s)->text, NULL, NULL, 0);
     else
         failed(run, "rset", now_ms() - start, &e, NULL, 0);
-    session_close(s);
+    session_close(s, NULL);
     return ok;
 }
 
@@ -352,21 +372,15 @@ static bool probe_endpoint(struct check_run *run, struct account_setup *su,
     res->pe = pe;
     bool ok = dns_step(run, pe, e);
     if (ok) {
-        struct session_report rep;
         struct session s;
-        struct endpoint ep = {pe->host, pe->port, pe->tls, pe->account->socket};
-        char context[300];
-        if (ep.socket)
-            snprintf(context, sizeof context, "%s: ", ep.socket);
-        else
-            snprintf(context, sizeof context, "%s port %ld: ", ep.host, ep.port);
+        struct endpoint ep;
+        plan_endpoint_for(pe, false, &ep); /* a full handshake: the real certificate */
         struct session_params params = su->params;
-        params.report = &rep;
         if (skip_auth)
             params.auth = NULL;
-        ok = session_open(&s, &ep, &params, e) == 0;
-        res->connected = ok || rep.reached > SESSION_CONNECT;
-        bool through = session_steps(run, su, pe, &s, &rep, ok, e, context, skip_auth);
+        ok = session_open(&s, &ep, 1, &params, NULL, e) == 0;
+        res->connected = s.connected;
+        bool through = session_steps(run, su, pe, &s, ok, e, skip_auth);
         if (ok)
             through = finish_session(run, &s) && through;
         ok = through;
@@ -470,29 +484,20 @@ static void account_failed(struct check_run *run, const struct error *e)
     run->all_ok = false;
 }
 
-/* What decides how a check of the chain goes: the accounts' endpoints,
- * TLS and credentials. It may hold a password: wiped when freed. */
+/* What decides how a check of the chain goes: every setting of its
+ * accounts that affects a session (account.c's table says which). It may
+ * hold a password: wiped when freed. */
 static char *settings_key(const struct account_chain *chain)
 {
-    char *key = xstrdup("");
+    struct strbuf sb;
+    sb_init(&sb);
     for (size_t k = 0; k < chain->n; k++) {
-        const struct account *a = chain->v[k];
-        const char *text[] = {a->host_list,  a->port_list,      a->socket,
-                              a->proxy_host, a->source_ip,      a->auth,
-                              a->user,       a->password,       a->passwordeval,
-                              a->domain,     a->tls_trust_file, a->tls_fingerprint,
-                              a->tls_cert_file};
-        for (size_t i = 0; i < ARRAY_LEN(text); i++) {
-            char *more = xasprintf("%s%s\037", key, text[i] ? text[i] : "");
-            secure_free(key);
-            key = more;
-        }
-        char *more = xasprintf("%s%d%d%d%ld %ld\036", key, a->tls, a->tls_starttls,
-                               a->tls_certcheck, a->timeout, a->proxy_port);
-        secure_free(key);
-        key = more;
+        char *one = account_session_key(chain->v[k]);
+        sb_puts(&sb, one);
+        sb_puts(&sb, "\036");
+        secure_free(one);
     }
-    return key;
+    return sb_steal(&sb);
 }
 
 /* True (and said) when an account with the same settings was probed. */
@@ -526,19 +531,17 @@ static void remember_checked(struct check_run *run, const struct account *a, cha
 }
 
 /* Everything session_open needs, for each account of the chain, set for
- * a check: a full handshake (the real certificate, not a resumed
- * session), and a bounded wait for a connection. */
+ * a check: a bounded wait for a connection. */
 static int setup_chain(const struct account_chain *chain, struct account_setup *su,
                        struct error *e)
 {
     for (size_t k = 0; k < chain->n; k++) {
-        if (deliver_setup_account(chain->v[k], &su[k], e) < 0) {
+        if (plan_setup(chain->v[k], &su[k], e) < 0) {
             while (k-- > 0)
-                deliver_free_setup(&su[k]);
+                plan_free_setup(&su[k]);
             return -1;
         }
         struct session_params *p = &su[k].params;
-        p->tls_resume = false;
         p->connect_timeout_ms = p->timeout_ms > 0 && p->timeout_ms < CHECK_CONNECT_TIMEOUT_S * 1000
                                     ? p->timeout_ms
                                     : CHECK_CONNECT_TIMEOUT_S * 1000;
@@ -572,7 +575,7 @@ static bool probe_account(struct check_run *run, const struct account_chain *cha
         return false;
     }
     struct plan plan;
-    deliver_build_plan(chain, &plan);
+    plan_build(chain, &plan);
     begin_account(run, chain->v[0], plan.n);
     struct endpoint_result *res = xcalloc(plan.n ? plan.n : 1, sizeof *res);
     bool *refused = xcalloc(chain->n, sizeof *refused); /* the account's password */
@@ -594,11 +597,31 @@ static bool probe_account(struct check_run *run, const struct account_chain *cha
     if (!any)
         account_failed(run, &first);
     for (size_t k = 0; k < chain->n; k++)
-        deliver_free_setup(&su[k]);
+        plan_free_setup(&su[k]);
     free(su);
     free(res);
-    deliver_free_plan(&plan);
+    plan_free(&plan);
     return any;
+}
+
+/* --all: the names of every account in the configuration (allocated). */
+static int check_account_names(const char *config_file, char ***names, size_t *n,
+                               struct error *err)
+{
+    struct config cfg;
+    *names = NULL;
+    *n = 0;
+    int r = conf_load(&cfg, config_file, err);
+    if (r == 0 && cfg.n == 0)
+        r = err_set(err, ERR_CONFIG, "no accounts in the configuration");
+    if (r == 0) {
+        *n = cfg.n;
+        *names = xcalloc(cfg.n, sizeof **names);
+        for (size_t i = 0; i < cfg.n; i++)
+            (*names)[i] = xstrdup(cfg.accounts[i]->name);
+    }
+    conf_free(&cfg);
+    return r;
 }
 
 void check_account_error(struct check_run *run, const char *name, const struct error *e)
@@ -635,4 +658,30 @@ int check_end(struct check_run *run)
     free(run->checked);
     free(run);
     return status;
+}
+
+int check_accounts(const struct chain_request *base, bool all, bool json, FILE *out)
+{
+    struct error err;
+    struct check_run *run = check_begin(out, json);
+    char **names = NULL;
+    size_t n = 1;
+    if (all && check_account_names(base->config_file, &names, &n, &err) < 0)
+        check_account_error(run, NULL, &err);
+    for (size_t i = 0; i < n; i++) {
+        struct chain_request req = *base;
+        if (names)
+            req.name = names[i];
+        struct account_chain chain;
+        if (chain_load(&req, &chain, &err) < 0) {
+            check_account_error(run, req.name, &err);
+            continue;
+        }
+        check_account(run, &chain);
+        chain_free(&chain);
+    }
+    for (size_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+    return check_end(run);
 }

@@ -8,13 +8,17 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "deliver.h"
+#include "plan.h"
 
 /* A connection that gets no answer is given up after this long, at most,
  * so that a blocked port does not hold up the rest of the check. */
 #define CHECK_CONNECT_TIMEOUT_S 10
 
 struct check_run;
+
+/* --check: the account 'req' names (or the default), or every account
+ * ('all'), as text or JSON on 'out'. Returns the exit status (check_end). */
+int check_accounts(const struct chain_request *req, bool all, bool json, FILE *out);
 
 /* Start a report on 'out': text for people, or one JSON object. */
 struct check_run *check_begin(FILE *out, bool json);

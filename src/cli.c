@@ -32,7 +32,7 @@ static bool in_list(const char *s, const char *const *list, size_t n)
 static void add_setting(struct cli *o, const char *option, const char *command, const char *value)
 {
     o->settings = xrealloc(o->settings, (o->nsettings + 1) * sizeof *o->settings);
-    struct cli_setting *s = &o->settings[o->nsettings++];
+    struct account_setting *s = &o->settings[o->nsettings++];
     s->option = xstrdup(option);
     s->command = xstrdup(command);
     s->value = xstrdup(value);

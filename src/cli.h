@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "account.h"
 #include "error.h"
 
 enum cli_mode {
@@ -25,14 +26,6 @@ enum cli_mode {
     MODE_QUEUE_REMOVE, /* --queue-remove=ID */
     MODE_CHECK,       /* --check: probe the account's endpoints */
     MODE_CONFIGURE,   /* --configure ADDRESS: a configuration block */
-};
-
-/* A configuration command given as an option (--port=587, -N, -X...),
- * applied on top of the chosen account. */
-struct cli_setting {
-    char *option;     /* as the user wrote it, for messages */
-    char *command;    /* configuration command */
-    char *value;
 };
 
 struct cli {
@@ -55,7 +48,7 @@ struct cli {
     const char *envid;     /* -V: DSN envelope id */
     const char *serve_at;  /* --serve=ADDR:PORT, or NULL for the default */
     const char *queue_id;  /* --queue-remove=ID */
-    struct cli_setting *settings;
+    struct account_setting *settings;
     size_t nsettings;
     char **rcpts;          /* operands, in argv */
     size_t nrcpts;

@@ -1,8 +1,15 @@
-/* Who a message is from and to, as SMTP sees it (MAIL FROM / RCPT TO). */
+/* Who a message is from and to, as SMTP sees it (MAIL FROM / RCPT TO), and
+ * how it is made from the command line, the account and the message. */
 #ifndef OUTPOST_ENVELOPE_H
 #define OUTPOST_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "error.h"
+
+struct account;
+struct spool;
 
 struct envelope {
     char *from;     /* bare address; "" is the null sender <> */
@@ -13,5 +20,22 @@ struct envelope {
     const char *dsn_return;  /* RET= on MAIL */
     const char *envid;       /* ENVID= on MAIL (-V), sent as xtext */
 };
+
+/* The envelope sender: 'given' (-f or the From header) when the account
+ * allows it, else its 'from' (or auto_from's user@maildomain). NULL with
+ * an error saying why there is none. */
+char *envelope_sender(const char *given, const struct account *a, struct error *err);
+
+/* The recipients: the operands (each an RFC 5322 address list, as
+ * sendmail takes them: cron passes MAILTO=a@x,b@y as one argument), plus
+ * the headers' with -t ('from_headers'); local names through the
+ * account's aliases file; each checked before it can reach an SMTP
+ * command, duplicates sent once. Sets env->rcpts and env->nrcpts. */
+int envelope_recipients(char *const *operands, size_t n, bool from_headers,
+                        const struct account *a, const struct spool *sp, struct envelope *env,
+                        struct error *err);
+
+/* Free what envelope_sender and envelope_recipients gave it. */
+void envelope_free(struct envelope *env);
 
 #endif

@@ -77,6 +77,21 @@ static bool is_phrase_safe(unsigned char c)
            (c && strchr(" !#$%&'*+-/=?^_`{|}~", c));
 }
 
+int message_apply_account_rules(struct spool *sp, const struct account *a, const char *from,
+                                const char *full_name, struct error *err)
+{
+    struct header_rules rules = {
+        .remove_bcc = a->remove_bcc_headers,
+        .undisclosed = a->undisclosed_recipients,
+        .set_from = a->set_from_header,
+        .set_date = a->set_date_header,
+        .set_msgid = a->set_msgid_header,
+        .from = from,
+        .full_name = full_name,
+    };
+    return message_apply_rules(sp, &rules, err);
+}
+
 char *message_from_value(const char *address, const char *full_name, struct error *err)
 {
     if (!full_name || !*full_name)

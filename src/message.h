@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "account.h"
 #include "addrlist.h"
 #include "error.h"
 #include "spool.h"
@@ -30,6 +31,11 @@ int message_header_recipients(const struct spool *sp, struct addr_list *out, str
  * message has no From field. */
 int message_header_from(const struct spool *sp, char **out, struct error *err);
 
+/* Apply the account's rules (remove_bcc_headers, undisclosed_recipients,
+ * set_from/date/msgid_header) with the envelope sender 'from' and the -F
+ * name. */
+int message_apply_account_rules(struct spool *sp, const struct account *a, const char *from,
+                                const char *full_name, struct error *err);
 /* Apply the rules to the spool's header block. */
 int message_apply_rules(struct spool *sp, const struct header_rules *r, struct error *err);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "log.h"
 #include "state.h"
 #include "util.h"
 
@@ -604,6 +605,22 @@ int queue_remove(const char *dir, struct queue_entry *e, struct error *err)
     return 0;
 }
 
+int queue_remove_id(const char *dir, const char *id, struct error *err)
+{
+    struct queue_entry e;
+    int k = queue_open(dir, id, &e, err);
+    int r = -1;
+    if (k == 1)
+        r = err_set(err, ERR_USAGE, "no queue entry %s in %s (or a flush holds it now)", id, dir);
+    else if (k == 0)
+        r = queue_remove(dir, &e, err);
+    if (k != 1)
+        queue_close(&e);
+    if (r == 0)
+        printf("outpost: removed %s from the queue\n", id);
+    return r;
+}
+
 void queue_note_failure(const char *dir, struct queue_entry *e, const char *why)
 {
     e->attempts++;
@@ -738,6 +755,29 @@ int queue_print(const char *dir, FILE *out, struct error *err)
     queue_free_ids(failed, nfailed);
     free(failed_dir);
     return 0;
+}
+
+void queue_report_failed(const char *dir)
+{
+    char *failed = xasprintf("%s/failed", dir);
+    char *seen = xasprintf("%s/.reported", failed);
+    struct stat fst, sst;
+    char **ids = NULL;
+    size_t n = 0;
+    struct error ignored;
+    bool news = stat(failed, &fst) == 0 && list_dir(failed, &ids, &n, &ignored) == 0 && n > 0 &&
+                (stat(seen, &sst) < 0 || fst.st_mtim.tv_sec > sst.st_mtim.tv_sec ||
+                 (fst.st_mtim.tv_sec == sst.st_mtim.tv_sec &&
+                  fst.st_mtim.tv_nsec > sst.st_mtim.tv_nsec));
+    queue_free_ids(ids, n);
+    if (news) {
+        msg_warn("some queued messages could not be delivered and are in %s (see mailq)", failed);
+        int fd = open(seen, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
+    free(seen);
+    free(failed);
 }
 
 void queue_clean_tmp(const char *dir)

@@ -74,6 +74,9 @@ int queue_quarantine(const char *dir, const char *id, const char *why, struct er
 int queue_keep_recipients(const char *dir, struct queue_entry *e, const bool *keep,
                           struct error *err);
 
+/* --queue-remove ID: remove an entry by hand (said on stdout). An id that
+ * is not one, or no such entry (or a flush holds it), is ERR_USAGE. */
+int queue_remove_id(const char *dir, const char *id, struct error *err);
 /* The server took it: remove the entry for good. */
 int queue_remove(const char *dir, struct queue_entry *e, struct error *err);
 /* Count a failed attempt and keep its reason. */
@@ -88,6 +91,10 @@ bool queue_id_valid(const char *id);
 
 /* mailq: every entry (and how many have failed), on 'out'. */
 int queue_print(const char *dir, FILE *out, struct error *err);
+
+/* Say once on stderr (after a send) that messages were given up on since
+ * it was last said: failed/ changed after its .reported mark. */
+void queue_report_failed(const char *dir);
 
 /* Remove files left in tmp/ by writers that died before finishing. */
 void queue_clean_tmp(const char *dir);

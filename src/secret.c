@@ -280,6 +280,42 @@ int secret_read_new(const char *prompt, bool from_stdin, char **out, struct erro
     return r;
 }
 
+/* ---- the keyring commands ------------------------------------------------------------ */
+
+static int needs_user(const struct secret_query *q, struct error *err)
+{
+    if (q->user)
+        return 0;
+    return err_set(err, ERR_CONFIG, "account '%s' has no 'user': the keyring entry is looked up "
+                                    "by host, service and user", q->account);
+}
+
+int secret_store(const struct secret_query *q, bool from_stdin, struct error *err)
+{
+    if (needs_user(q, err) < 0)
+        return -1;
+    char *prompt = xasprintf("new password for %s at %s: ", q->user, q->host);
+    char *pw = NULL;
+    int r = secret_read_new(prompt, from_stdin, &pw, err);
+    free(prompt);
+    if (r == 0 && !*pw)
+        r = err_set(err, ERR_USAGE, "empty password: nothing stored");
+    if (r == 0)
+        r = secret_keyring_store(q, pw, err);
+    if (r == 0)
+        printf("outpost: password for %s at %s stored in the keyring\n", q->user, q->host);
+    secure_free(pw);
+    return r;
+}
+
+int secret_forget(const struct secret_query *q, struct error *err)
+{
+    if (needs_user(q, err) < 0 || secret_keyring_forget(q, err) < 0)
+        return -1;
+    printf("outpost: password for %s at %s removed from the keyring\n", q->user, q->host);
+    return 0;
+}
+
 /* ---- in order ------------------------------------------------------------------------ */
 
 int secret_get(const struct secret_query *q, char **out, const char **source,

@@ -32,4 +32,11 @@ int secret_keyring_forget(const struct secret_query *q, struct error *err);
  * 'from_stdin'), for --store-password. */
 int secret_read_new(const char *prompt, bool from_stdin, char **out, struct error *err);
 
+/* --store-password: ask for a new password (on the terminal, or standard
+ * input) and keep it in the keyring; --forget-password: remove it. Both
+ * say on stdout what they did. The account must have a user: the entry
+ * is looked up by host, service and user. */
+int secret_store(const struct secret_query *q, bool from_stdin, struct error *err);
+int secret_forget(const struct secret_query *q, struct error *err);
+
 #endif

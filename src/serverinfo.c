@@ -2,9 +2,12 @@
 
 #include "serverinfo.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "plan.h"
 #include "tls.h"
+#include "util.h"
 
 static void print_lines(FILE *out, const char *lines)
 {
@@ -44,22 +47,36 @@ static void print_cert(FILE *out, const struct tls_info *t)
     fprintf(out, "    SHA-1 fingerprint: %s\n", t->cert.sha1);
 }
 
-void serverinfo_print(const struct session *s, const char *host, long port, FILE *out)
+void serverinfo_print(const struct session *s, FILE *out)
 {
-    struct tls_info t;
-    bool tls = tls_get_info(&s->conn, &t);
-    fprintf(out, "SMTP server at %s, port %ld:\n", host, port);
-    fprintf(out, "    greeting: %s\n", s->smtp.greeting);
-    if (tls)
-        print_cert(out, &t);
+    if (s->ep.socket)
+        fprintf(out, "SMTP server at %s:\n", s->ep.socket);
+    else
+        fprintf(out, "SMTP server at %s, port %ld:\n", s->ep.host, s->ep.port);
+    fprintf(out, "    greeting: %s\n", session_greeting(s));
+    if (s->tls)
+        print_cert(out, &s->tls_info);
     else
         fprintf(out, "TLS: not used (tls off)\n");
-    fprintf(out, "Capabilities%s:\n", tls ? " (over TLS)" : "");
-    print_lines(out, s->smtp.ehlo_lines);
+    fprintf(out, "Capabilities%s:\n", s->tls ? " (over TLS)" : "");
+    print_lines(out, session_ehlo_lines(s));
     if (s->had_plain_ehlo) {
         fprintf(out, "Capabilities before STARTTLS:\n");
         print_lines(out, s->ehlo_before_tls);
         fprintf(out, "AUTH mechanisms before TLS: %s\n", auth_list(&s->caps_before_tls));
     }
-    fprintf(out, "AUTH mechanisms%s: %s\n", tls ? " after TLS" : "", auth_list(&s->smtp.caps));
+    fprintf(out, "AUTH mechanisms%s: %s\n", s->tls ? " after TLS" : "",
+            auth_list(session_caps(s)));
+}
+
+int serverinfo_show(const struct account *a, FILE *out, struct error *err)
+{
+    struct session *s = xcalloc(1, sizeof *s);
+    int r = plan_open_session(a, s, err);
+    if (r == 0) {
+        serverinfo_print(s, out);
+        session_close(s, NULL);
+    }
+    free(s);
+    return r;
 }

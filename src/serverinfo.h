@@ -5,8 +5,15 @@
 
 #include <stdio.h>
 
+#include "account.h"
+#include "error.h"
 #include "session.h"
 
-void serverinfo_print(const struct session *s, const char *host, long port, FILE *out);
+/* The server of the open session: greeting, TLS and certificate, capabilities
+ * before and after STARTTLS, AUTH mechanisms. */
+void serverinfo_print(const struct session *s, FILE *out);
+/* --serverinfo: open a session to the account's server (through its plan),
+ * print it, close it. */
+int serverinfo_show(const struct account *a, FILE *out, struct error *err);
 
 #endif

@@ -18,37 +18,22 @@
  * fit in socket buffers, so neither side can block the other. */
 #define PIPELINE_WINDOW 64
 
-/* The steps of a session, named for messages and the transcript. */
-enum step {
-    STEP_GREETING,
-    STEP_HELLO,
-    STEP_HELO,
-    STEP_STARTTLS,
-    STEP_AUTH,
-    STEP_MAIL,
-    STEP_RCPT,
-    STEP_DATA,
-    STEP_END_OF_DATA,
-    STEP_RSET,
-    STEP_QUIT,
-};
-
 /* Each step's words for messages, and the reason of a refusal there. */
 static const struct {
     const char *words;
     enum err_reason refused;
 } steps[] = {
-    [STEP_GREETING] = {"the greeting", R_GREETING_REFUSED},
-    [STEP_HELLO] = {"the reply to EHLO", R_EHLO_REFUSED},
-    [STEP_HELO] = {"the reply to HELO", R_EHLO_REFUSED},
-    [STEP_STARTTLS] = {"the reply to STARTTLS", R_STARTTLS_REFUSED},
-    [STEP_AUTH] = {"the reply to AUTH", R_AUTH_REFUSED},
-    [STEP_MAIL] = {"the reply to MAIL FROM", R_SENDER_REFUSED},
-    [STEP_RCPT] = {"the reply to RCPT TO", R_RECIPIENT_REFUSED},
-    [STEP_DATA] = {"the reply to DATA", R_DATA_REFUSED},
-    [STEP_END_OF_DATA] = {"the reply to the end of the message", R_MESSAGE_REFUSED},
-    [STEP_RSET] = {"the reply to RSET", R_NONE},
-    [STEP_QUIT] = {"the reply to QUIT", R_NONE},
+    [SMTP_GREETING] = {"the greeting", R_GREETING_REFUSED},
+    [SMTP_EHLO] = {"the reply to EHLO", R_EHLO_REFUSED},
+    [SMTP_HELO] = {"the reply to HELO", R_EHLO_REFUSED},
+    [SMTP_STARTTLS] = {"the reply to STARTTLS", R_STARTTLS_REFUSED},
+    [SMTP_AUTH] = {"the reply to AUTH", R_AUTH_REFUSED},
+    [SMTP_MAIL] = {"the reply to MAIL FROM", R_SENDER_REFUSED},
+    [SMTP_RCPT] = {"the reply to RCPT TO", R_RECIPIENT_REFUSED},
+    [SMTP_DATA] = {"the reply to DATA", R_DATA_REFUSED},
+    [SMTP_END_OF_DATA] = {"the reply to the end of the message", R_MESSAGE_REFUSED},
+    [SMTP_RSET] = {"the reply to RSET", R_NONE},
+    [SMTP_QUIT] = {"the reply to QUIT", R_NONE},
 };
 
 void smtp_init(struct smtp *s, struct conn *c, bool lmtp)
@@ -92,7 +77,7 @@ static int flush_commands(struct smtp *s, struct error *err)
     return 0;
 }
 
-static int read_reply(struct smtp *s, enum step step, reply_line_fn fn, void *ctx,
+static int read_reply(struct smtp *s, enum smtp_step step, reply_line_fn fn, void *ctx,
                       struct error *err)
 {
     if (reply_read(s->conn, &s->reply, fn, ctx, err) < 0) {
@@ -126,9 +111,9 @@ static enum err_class recipient_class(const struct reply *r)
 }
 
 /* Turn the last reply, which was not the one hoped for, into an error. */
-static int refused(struct smtp *s, enum step step, struct error *err, const char *fmt, ...)
+static int refused(struct smtp *s, enum smtp_step step, struct error *err, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
-static int refused(struct smtp *s, enum step step, struct error *err, const char *fmt, ...)
+static int refused(struct smtp *s, enum smtp_step step, struct error *err, const char *fmt, ...)
 {
     char what[ERR_TEXT_MAX];
     va_list ap;
@@ -140,22 +125,12 @@ static int refused(struct smtp *s, enum step step, struct error *err, const char
     if (code >= 400 && code < 500)
         cls = ERR_TEMPORARY;
     else if (code >= 500)
-        cls = step == STEP_RCPT ? recipient_class(&s->reply) : ERR_PERMANENT;
+        cls = step == SMTP_RCPT ? recipient_class(&s->reply) : ERR_PERMANENT;
     else
         cls = ERR_PROTOCOL; /* a 2xx/3xx where it makes no sense */
     err_raise(err, cls, steps[step].refused, "%s", what);
     err_server(err, code, s->reply.enhanced, s->reply.text);
     return -1;
-}
-
-int smtp_greeting(struct smtp *s, struct error *err)
-{
-    if (read_reply(s, STEP_GREETING, NULL, NULL, err) < 0)
-        return -1;
-    snprintf(s->greeting, sizeof s->greeting, "%s", s->reply.text);
-    if (s->reply.code != 220)
-        return refused(s, STEP_GREETING, err, "the server refused the connection");
-    return 0;
 }
 
 static void take_capability(void *ctx, unsigned index, const char *text, size_t len)
@@ -172,51 +147,42 @@ static void take_capability(void *ctx, unsigned index, const char *text, size_t 
     }
 }
 
-int smtp_hello(struct smtp *s, const char *domain, struct error *err)
+int smtp_send(struct smtp *s, struct error *err, const char *fmt, ...)
 {
-    caps_clear(&s->caps);
-    s->ehlo_lines[0] = '\0';
-    if (send_command(s, err, "%s %s", s->lmtp ? "LHLO" : "EHLO", domain) < 0 ||
-        flush_commands(s, err) < 0 ||
-        read_reply(s, STEP_HELLO, take_capability, s, err) < 0)
-        return -1;
-    if (s->reply.code == 250) {
-        s->caps.esmtp = true;
-        return 0;
-    }
-    caps_clear(&s->caps);
-    s->ehlo_lines[0] = '\0';
-    if (s->lmtp || s->reply.code < 500)
-        return refused(s, STEP_HELLO, err, "the server refused %s", s->lmtp ? "LHLO" : "EHLO");
-    /* An old server that does not know EHLO. If the HELO gets no reply
-     * at all, the server meant its refusal of EHLO: that is the error. */
-    struct reply ehlo_refusal = s->reply;
-    if (send_command(s, err, "HELO %s", domain) < 0 || flush_commands(s, err) < 0 ||
-        read_reply(s, STEP_HELO, NULL, NULL, err) < 0) {
-        if (err->cls != ERR_TEMPORARY)
-            return -1;
-        s->reply = ehlo_refusal;
-        return refused(s, STEP_HELLO, err, "the server refused EHLO, then did not answer HELO");
-    }
-    if (s->reply.code != 250)
-        return refused(s, STEP_HELO, err, "the server refused HELO");
-    return 0;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return err_set(err, ERR_SOFTWARE, "SMTP command too long");
+    return send_command(s, err, "%s", line) < 0 ? -1 : flush_commands(s, err);
 }
 
-int smtp_starttls(struct smtp *s, struct error *err)
+int smtp_expect(struct smtp *s, enum smtp_step step, struct error *err)
 {
-    if (send_command(s, err, "STARTTLS") < 0 || flush_commands(s, err) < 0 ||
-        read_reply(s, STEP_STARTTLS, NULL, NULL, err) < 0)
-        return -1;
-    if (s->reply.code == 220)
-        return 0;
-    /* Nothing more may be said in plaintext: the caller stops here. */
-    s->broken = true;
-    refused(s, STEP_STARTTLS, err, "the server refused STARTTLS, and TLS is required: nothing "
-                                   "else was sent");
-    if (err->cls == ERR_PERMANENT || err->cls == ERR_PROTOCOL)
-        err->cls = ERR_TLS;
-    return -1;
+    if (step != SMTP_EHLO)
+        return read_reply(s, step, NULL, NULL, err);
+    caps_clear(&s->caps);
+    s->ehlo_lines[0] = '\0';
+    int r = read_reply(s, step, take_capability, s, err);
+    if (r == 0 && s->reply.code == 250) {
+        s->caps.esmtp = true;
+    } else {
+        caps_clear(&s->caps); /* a refusal offers nothing */
+        s->ehlo_lines[0] = '\0';
+    }
+    return r;
+}
+
+int smtp_refused(struct smtp *s, enum smtp_step step, struct error *err, const char *fmt, ...)
+{
+    char what[ERR_TEXT_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return refused(s, step, err, "%s", what);
 }
 
 /* The first line of a reply, raw (a SASL challenge is base64). */
@@ -248,15 +214,15 @@ int smtp_auth_exchange(struct smtp *s, const char *line, size_t redact_from, cha
     }
     struct first_line f = {challenge, cap};
     challenge[0] = '\0';
-    return read_reply(s, STEP_AUTH, take_first_line, &f, err);
+    return read_reply(s, SMTP_AUTH, take_first_line, &f, err);
 }
 
 int smtp_rset(struct smtp *s, struct error *err)
 {
     if (send_command(s, err, "RSET") < 0 || flush_commands(s, err) < 0 ||
-        read_reply(s, STEP_RSET, NULL, NULL, err) < 0)
+        read_reply(s, SMTP_RSET, NULL, NULL, err) < 0)
         return -1;
-    return positive(s) ? 0 : refused(s, STEP_RSET, err, "the server refused RSET");
+    return positive(s) ? 0 : refused(s, SMTP_RSET, err, "the server refused RSET");
 }
 
 static void reset_transaction(struct smtp *s)
@@ -371,7 +337,7 @@ static int send_envelope(struct smtp *s, const struct envelope *env, const char 
             return -1;
         while (answered < sent) {
             size_t i = answered++;
-            if (read_reply(s, i == 0 ? STEP_MAIL : STEP_RCPT, NULL, NULL, err) < 0)
+            if (read_reply(s, i == 0 ? SMTP_MAIL : SMTP_RCPT, NULL, NULL, err) < 0)
                 return -1;
             if (mail_refused)
                 continue; /* after a refused MAIL, RCPT replies mean nothing */
@@ -382,11 +348,11 @@ static int send_envelope(struct smtp *s, const struct envelope *env, const char 
             }
             if (i == 0) {
                 mail_refused = true;
-                refused(s, STEP_MAIL, &mail_err, "sender <%s> refused", env->from);
+                refused(s, SMTP_MAIL, &mail_err, "sender <%s> refused", env->from);
                 continue;
             }
             struct error e;
-            refused(s, STEP_RCPT, &e, "recipient <%s> refused", env->rcpts[i - 1]);
+            refused(s, SMTP_RCPT, &e, "recipient <%s> refused", env->rcpts[i - 1]);
             if (too_many_recipients(&s->reply)) {
                 if (st->ndeferred == 0)
                     st->first_deferral = e;
@@ -449,10 +415,10 @@ static int send_message_text(struct smtp *s, const struct spool *msg, bool stuff
 static int send_data(struct smtp *s, const struct spool *msg, bool add_crlf, struct error *err)
 {
     if (send_command(s, err, "DATA") < 0 || flush_commands(s, err) < 0 ||
-        read_reply(s, STEP_DATA, NULL, NULL, err) < 0)
+        read_reply(s, SMTP_DATA, NULL, NULL, err) < 0)
         return -1;
     if (s->reply.code != 354) {
-        refused(s, STEP_DATA, err, "the server refused to take the message (DATA)");
+        refused(s, SMTP_DATA, err, "the server refused to take the message (DATA)");
         reset_transaction(s);
         return -1;
     }
@@ -491,7 +457,7 @@ static int lmtp_replies(struct smtp *s, const struct envelope *env, const size_t
     size_t refused_count = 0;
     struct error first;
     for (size_t k = 0; k < naccepted; k++) {
-        if (k > 0 && read_reply(s, STEP_END_OF_DATA, NULL, NULL, err) < 0)
+        if (k > 0 && read_reply(s, SMTP_END_OF_DATA, NULL, NULL, err) < 0)
             return -1;
         const char *rcpt = env->rcpts[accepted[k]];
         if (positive(s)) {
@@ -499,7 +465,7 @@ static int lmtp_replies(struct smtp *s, const struct envelope *env, const size_t
             continue;
         }
         struct error e;
-        refused(s, STEP_END_OF_DATA, &e, "delivery to <%s> refused", rcpt);
+        refused(s, SMTP_END_OF_DATA, &e, "delivery to <%s> refused", rcpt);
         if (on_refusal)
             on_refusal(ctx, rcpt, &e);
         if (refused_count++ == 0)
@@ -558,7 +524,7 @@ static int transaction(struct smtp *s, const struct envelope *batch, const char 
         return lmtp_replies(s, batch, st->accepted, st->naccepted, delivered, on_refusal, ctx,
                             err);
     if (!positive(s))
-        return refused(s, STEP_END_OF_DATA, err, "the server refused the message");
+        return refused(s, SMTP_END_OF_DATA, err, "the server refused the message");
     for (size_t k = 0; k < st->naccepted; k++)
         delivered[st->accepted[k]] = true;
     return 0;
@@ -686,6 +652,6 @@ void smtp_quit(struct smtp *s)
     if (s->broken)
         return;
     if (send_command(s, &ignored, "QUIT") == 0 && flush_commands(s, &ignored) == 0)
-        read_reply(s, STEP_QUIT, NULL, NULL, &ignored);
+        read_reply(s, SMTP_QUIT, NULL, NULL, &ignored);
     s->broken = true;
 }

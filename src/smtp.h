@@ -30,16 +30,31 @@ struct smtp {
 
 void smtp_init(struct smtp *s, struct conn *c, bool lmtp);
 
-/* The server's 220 (anything else is an error with its words). */
-int smtp_greeting(struct smtp *s, struct error *err);
-/* EHLO (LHLO for LMTP), falling back to HELO when EHLO is not understood.
- * Capabilities learned before are forgotten first. */
-int smtp_hello(struct smtp *s, const char *domain, struct error *err);
+/* The steps of the dialogue, for replies and their errors. */
+enum smtp_step {
+    SMTP_GREETING,
+    SMTP_EHLO,      /* EHLO, or LHLO for LMTP */
+    SMTP_HELO,
+    SMTP_STARTTLS,
+    SMTP_AUTH,
+    SMTP_MAIL,
+    SMTP_RCPT,
+    SMTP_DATA,
+    SMTP_END_OF_DATA,
+    SMTP_RSET,
+    SMTP_QUIT,
+};
 
-/* STARTTLS. On success (220) the caller starts the TLS handshake at once;
- * on any other reply the connection is marked unusable, so not even QUIT
- * goes out in plaintext. */
-int smtp_starttls(struct smtp *s, struct error *err);
+/* The primitives the session's state machine (session.c) is built of:
+ * send one command now; read the reply to a step into s->reply (for
+ * SMTP_EHLO its capability lines into s->caps and s->ehlo_lines, which
+ * are forgotten first); and turn the last reply, which was not the one
+ * hoped for, into the error of that step (a 4xx is temporary, a 5xx
+ * permanent, anything else a protocol error). */
+int smtp_send(struct smtp *s, struct error *err, const char *fmt, ...) PRINTF_LIKE(3, 4);
+int smtp_expect(struct smtp *s, enum smtp_step step, struct error *err);
+int smtp_refused(struct smtp *s, enum smtp_step step, struct error *err, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
 
 /* One step of AUTH: send 'line' (shown in the transcript only up to
  * 'redact_from'; the write buffer is wiped after it leaves) and read the

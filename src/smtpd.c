@@ -130,6 +130,55 @@ static char *path_argument(const char *arg, struct error *err) {
     return addr;
 }
 
+/* The NULL-terminated argv for the run of each message; NULL with 'err'
+ * when outpost's own program file cannot be found. */
+static char **submit_argv(const struct smtpd_submitter *sub, struct error *err)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        err_errno(err, ERR_OS, errno, "cannot find outpost's own program file");
+        return NULL;
+    }
+    self[n] = '\0';
+    char **argv = xcalloc(sub->nsettings + 8, sizeof *argv);
+    size_t k = 0;
+    argv[k++] = xstrdup(self);
+    if (sub->config_file)
+        argv[k++] = xasprintf("--file=%s", sub->config_file);
+    if (sub->account)
+        argv[k++] = xasprintf("--account=%s", sub->account);
+    if (sub->debug)
+        argv[k++] = xstrdup("--debug");
+    for (size_t i = 0; i < sub->nsettings; i++)
+        argv[k++] = xasprintf("--%s=%s", sub->settings[i].command, sub->settings[i].value);
+    return argv;
+}
+
+static void free_argv(char **argv)
+{
+    for (size_t i = 0; argv && argv[i]; i++)
+        free(argv[i]);
+    free(argv);
+}
+
+int smtpd_run(const struct smtpd_submitter *sub, const char *at, struct error *err)
+{
+    char **argv = submit_argv(sub, err);
+    if (!argv)
+        return -1;
+    char *host = default_ehlo_domain();
+    struct smtpd_config cfg = {.submit_argv = argv, .hostname = host, .timeout_ms = 300000};
+    int r = 0;
+    if (!at)
+        smtpd_conversation(STDIN_FILENO, STDOUT_FILENO, &cfg);
+    else
+        r = smtpd_listen(*at ? at : NULL, &cfg, err);
+    free_argv(argv);
+    free(host);
+    return r;
+}
+
 int smtpd_reply_code(int status, const char **enhanced) {
     switch (status) {
     case EX_OK:

@@ -8,6 +8,10 @@
 #ifndef OUTPOST_SMTPD_H
 #define OUTPOST_SMTPD_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "account.h"
 #include "error.h"
 
 struct smtpd_config {
@@ -15,6 +19,21 @@ struct smtpd_config {
     const char *hostname; /* for the greeting */
     int timeout_ms;       /* per command from the client */
 };
+
+/* What each received message's own run of outpost is given: outpost
+ * itself, then the options that choose the account. */
+struct smtpd_submitter {
+    const char *config_file;  /* or NULL */
+    const char *account;      /* or NULL */
+    bool debug;
+    const struct account_setting *settings; /* command-line settings */
+    size_t nsettings;
+};
+
+/* -bs (at NULL: standard input and output) or --serve (at "ADDR:PORT",
+ * "" for the default), each message through a run of outpost as 'sub'
+ * says. */
+int smtpd_run(const struct smtpd_submitter *sub, const char *at, struct error *err);
 
 /* One conversation until QUIT or the client leaves. */
 void smtpd_conversation(int in, int out, const struct smtpd_config *cfg);

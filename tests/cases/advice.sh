@@ -154,6 +154,14 @@ WORDS="" row "no user" 78 "set 'user'" "{$TLS, $AUTH}" "tls on" "tls_trust_file 
 WORDS="" row "no password anywhere" 78 "store one with 'outpost --store-password -a default'" "{$TLS, $AUTH}" \
     "tls on" "tls_trust_file $PKI/ca.pem" "auth plain" "user u@example.com"
 
+# Advice is decided from what the error is, never from words in it: a
+# malformed greeting that reads like outpost's own messages gets none.
+start_server words '{"faults": [{"at": "CONNECT", "raw": "larger than the server accepts; Connection refused; no answer within 1 s\r\n"}]}'
+write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PORT" "from sender@example.com" "timeout 2"
+run_outpost -oi rcpt@example.org <"$T/msg"
+is "$RC" 76 "a malformed greeting holding outpost's own words: exit 76 (protocol)"
+check "...and no advice from those words" sh -c '! grep -q "what to do" "$0"' "$ERR"
+
 # Failures without a row get no advice line.
 WORDS="" start_server norow '{"faults": [{"at": "RCPT", "reply": "550 5.1.1 No such user"}]}'
 write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PORT" "from sender@example.com"

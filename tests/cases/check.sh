@@ -186,6 +186,36 @@ check "--all: default is work again, not probed twice" \
 run_outpost --check -a work
 is "$RC" 0 "-a work alone: exit 0"
 
+# An LMTP account whose TLS name differs from work's is not "the same": every
+# setting that affects a session counts (account.c's table), not a list.
+{
+    printf 'account work\nhost localhost\nport %s\nfrom sender@example.com\ntimeout 2\n' "$GOOD"
+    printf 'tls on\ntls_trust_file %s\nauth on\nuser %s\npassword %s\n\n' "$PKI/ca.pem" "$USER_NAME" "$PASSWORD"
+    printf 'account lmtp : work\nprotocol lmtp\ntls_host_override mail.example.net\n\n'
+    printf 'account tlsname : work\ntls_host_override mail.example.net\n\n'
+    printf 'account pop : work\npop_before_smtp localhost:%s\n' "$CLOSED"
+} >"$HOME/.outpostrc"
+chmod 600 "$HOME/.outpostrc"
+run_outpost --check --all
+check "--all: an account with another TLS name is probed, not taken for work" \
+    bash -c "! grep -q \"account 'tlsname': the same server\" '$OUT' && grep -q \"^summary: account 'tlsname' cannot send\" '$OUT'"
+check "--all: an LMTP account with another TLS name is probed too" \
+    bash -c "! grep -q \"account 'lmtp': the same server\" '$OUT' && grep -q \"^summary: account 'lmtp' cannot send\" '$OUT'"
+check "--all: work itself can still send" \
+    grep -q "^summary: account 'work' can send" "$OUT"
+
+# POP-before-SMTP is a state of the one session machine: --check goes through
+# it like a send does, and a dead POP server means the account cannot send.
+run_outpost --check -a pop
+is "$RC" 75 "--check with pop_before_smtp at a dead port: exit 75, as a send"
+check "--check: the pop step fails, first" grep -Eq "^  pop +FAIL .*Connection refused" "$OUT"
+check "--check: nothing was tried after it" bash -c "! grep -Eq '^  (connect|greeting) ' '$OUT'"
+check "--check: the account cannot send" grep -q "^summary: account 'pop' cannot send" "$OUT"
+run_outpost -a pop -oi rcpt@example.org <<<"Subject: x"
+is "$RC" 75 "sending through the same account: exit 75 too"
+run_outpost --serverinfo -a pop
+is "$RC" 75 "--serverinfo through the same account: exit 75 too"
+
 # ---- usage ----------------------------------------------------------------------------
 run_outpost --json
 is "$RC" 64 "--json without --check: exit 64"

@@ -404,9 +404,40 @@ static void test_find_by_from(void)
     conf_free(&cfg);
 }
 
+/* Every command's row says whether it changes a session (--check's
+ * "the same account" key), and the key sees those that do. */
+static void test_session_key(void)
+{
+    ok(account_table_complete(), "every configuration command says whether it affects a session");
+    struct account *a = account_new("a"), *b = account_new("b");
+    char *why = NULL;
+    account_apply(a, "host", "smtp.example.org", &why);
+    account_apply(b, "host", "smtp.example.org", &why);
+    char *ka = account_session_key(a), *kb = account_session_key(b);
+    is_str(ka, kb, "the same settings: the same key (the name is not a setting)");
+    free(kb);
+    account_apply(b, "tls_host_override", "mail.example.net", &why);
+    kb = account_session_key(b);
+    ok(strcmp(ka, kb) != 0, "tls_host_override changes the key");
+    free(kb);
+    account_apply(b, "tls_host_override", "", &why);
+    account_apply(b, "logfile", "/tmp/x.log", &why);
+    kb = account_session_key(b);
+    is_str(ka, kb, "logfile does not (it changes no session)");
+    free(kb);
+    account_apply(b, "pop_before_smtp", "pop.example.org", &why);
+    kb = account_session_key(b);
+    ok(strcmp(ka, kb) != 0, "pop_before_smtp changes the key");
+    free(kb);
+    free(ka);
+    account_free(a);
+    account_free(b);
+}
+
 int main(void)
 {
     setenv("HOME", "/home/test", 1);
+    test_session_key();
     test_every_command();
     test_defaults();
     test_errors();
