@@ -43,7 +43,14 @@ static int connect_endpoint(struct opening *o, struct error *err)
     int timeout = p->connect_timeout_ms ? p->connect_timeout_ms : p->timeout_ms;
     int fd;
     size_t winner = 0;
-    if (first->socket || p->proxy_host || o->n == 1) {
+    if (p->connector) {
+        if (p->connector(p->connector_ctx, first, &o->s->conn, err) < 0) {
+            if (o->failed)
+                o->failed[0] = true;
+            return -1;
+        }
+        fd = o->s->conn.fd;
+    } else if (first->socket || p->proxy_host || o->n == 1) {
         fd = first->socket      ? net_connect_unix(first->socket, err)
              : p->proxy_host ? net_connect_socks5(p->proxy_host, p->proxy_port, first->host,
                                                   first->port, p->source_ip, p->timeout_ms, err)
@@ -69,7 +76,8 @@ static int connect_endpoint(struct opening *o, struct error *err)
     o->s->ep = o->candidates[winner];
     o->s->ep.resume_data = NULL; /* the caller's, for this handshake only */
     o->s->ep.resume_len = 0;
-    conn_init(&o->s->conn, fd, p->timeout_ms);
+    if (!p->connector)
+        conn_init(&o->s->conn, fd, p->timeout_ms);
     smtp_init(&o->s->smtp, &o->s->conn, p->lmtp);
     return 0;
 }

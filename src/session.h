@@ -66,6 +66,10 @@ struct session_params {
     const struct pop_params *pop;   /* or NULL: no POP-before-SMTP */
     bool *pop_done;         /* set once the POP login worked (kept by the
                                caller across sessions of the account) */
+    /* Make the connection to ep instead of the network (a scripted
+     * transport, for the unit tests), or NULL. */
+    int (*connector)(void *ctx, const struct endpoint *ep, struct conn *c, struct error *err);
+    void *connector_ctx;
 };
 
 /* One state the session went through. */
