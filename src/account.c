@@ -515,6 +515,9 @@ static const struct field fields[] = {
 };
 
 _Static_assert(ARRAY_LEN(fields) <= 128, "account.set holds 128 bits");
+/* K_INT fields are enums, read and written through an int. */
+_Static_assert(sizeof(enum protocol) == sizeof(int) && sizeof(enum header_policy) == sizeof(int),
+               "the enums of K_INT fields are int-sized");
 
 /* ---- old spellings msmtp still accepts ------------------------------ */
 

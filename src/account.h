@@ -10,13 +10,13 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "message.h"
 #include "tlsmode.h"
 
 enum protocol { PROTO_SMTP, PROTO_LMTP };
 
 /* How long a queued message may wait, unless queue_lifetime says. */
 #define ACCOUNT_DEFAULT_QUEUE_LIFETIME (5 * 86400)
-enum header_policy { HDR_AUTO, HDR_ON, HDR_OFF };
 
 struct account {
     char *name;
@@ -34,7 +34,7 @@ struct account {
     long proxy_port;
     char *socket;
     long timeout;     /* seconds; 0 = off */
-    int protocol;     /* enum protocol */
+    enum protocol protocol;
     char *domain;
 
     /* authentication */
@@ -66,9 +66,9 @@ struct account {
     bool allow_from_override;
     char *dsn_notify; /* NULL or "NEVER" / "SUCCESS,FAILURE,DELAY" subset */
     char *dsn_return; /* NULL, "HDRS" or "FULL" */
-    int set_from_header;  /* enum header_policy */
-    int set_date_header;
-    int set_msgid_header;
+    enum header_policy set_from_header;
+    enum header_policy set_date_header;
+    enum header_policy set_msgid_header;
     bool remove_bcc_headers;
     bool undisclosed_recipients;
     char *logfile;

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,9 @@
  * by every user of the machine in the process list). */
 static const char *const not_settable[] = {"password", "eval", "account", "defaults"};
 
-/* Long options that may take their value as the next argument, as with
- * getopt's required arguments (the rest need "--name=value"). */
-static const char *const separate_value[] = {
-    "account", "file", "from", "host", "port", "timeout", "protocol", "dsn-notify", "dsn-return",
-};
+/* Configuration commands that may take their value as the next argument,
+ * as with getopt's required arguments (the rest need "--name=value"). */
+static const char *const separate_value[] = {"host", "port", "timeout", "protocol"};
 
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
@@ -68,6 +67,102 @@ static const char *option_value(struct argv_cursor *c, const char *rest, const c
     return c->argv[++c->i];
 }
 
+/* The long options of their own (the others are configuration commands:
+ * --port=587). One row each: what it does, and its line of --help. */
+enum takes { NO_VALUE, VALUE, MAYBE_VALUE /* --serve[=ADDR:PORT] */ };
+/* Where --help lists it (in table order within each). */
+enum section { UNLISTED, SENDMAIL, OTHER, LAST };
+#define FLAG(field) offsetof(struct cli, field), 0
+#define TEXT(field) 0, offsetof(struct cli, field)
+#define NONE 0, 0
+static const struct long_option {
+    const char *name;
+    enum takes takes;
+    int mode;                  /* the mode it selects, or -1 */
+    size_t flag;               /* offset of a bool it sets, or 0 */
+    size_t text;               /* offset of a const char * it sets, or 0 */
+    const char *setting;       /* or the configuration command it sets */
+    enum section section;
+    const char *usage;         /* its --help line: "--name=X  what it does" */
+} long_options[] = {
+    {"from", VALUE, -1, TEXT(from), NULL, UNLISTED, NULL},
+    {"file", VALUE, -1, TEXT(config_file), NULL, UNLISTED, NULL},
+    {"account", VALUE, -1, TEXT(account), NULL, UNLISTED, NULL},
+    {"read-recipients", NO_VALUE, -1, FLAG(read_recipients), NULL, UNLISTED, NULL},
+    {"debug", NO_VALUE, -1, FLAG(debug), NULL, UNLISTED, NULL},
+    {"flush", NO_VALUE, MODE_QUEUE_FLUSH, NONE, NULL, SENDMAIL, "--flush           the same as -q"},
+    {"queue-remove", VALUE, MODE_QUEUE_REMOVE, TEXT(queue_id), NULL, SENDMAIL,
+     "--queue-remove=ID remove a message from the queue"},
+    {"dsn-notify", VALUE, -1, NONE, "dsn_notify", UNLISTED, NULL},
+    {"dsn-return", VALUE, -1, NONE, "dsn_return", UNLISTED, NULL},
+    {"pretend", NO_VALUE, MODE_PRETEND, NONE, NULL, OTHER,
+     "--pretend, -P     print the account that would be used, send nothing"},
+    {"serverinfo", NO_VALUE, MODE_SERVERINFO, NONE, NULL, OTHER,
+     "--serverinfo, -S  connect and show what the server offers (TLS, AUTH...)"},
+    {"check", NO_VALUE, MODE_CHECK, NONE, NULL, OTHER,
+     "--check           probe each endpoint of the account (-a) or of every\n"
+     "                    account (--all): DNS, TCP, TLS, certificate, AUTH; sends\n"
+     "                    no message (--json: one JSON object)"},
+    {"all", NO_VALUE, -1, FLAG(all_accounts), NULL, UNLISTED, NULL},
+    {"json", NO_VALUE, -1, FLAG(json), NULL, UNLISTED, NULL},
+    {"configure", VALUE, MODE_CONFIGURE, TEXT(configure), NULL, OTHER,
+     "--configure ADDR  print a configuration block for the address (DNS SRV\n"
+     "                    records, else known providers); --write adds it to\n"
+     "                    your configuration file"},
+    {"write", NO_VALUE, -1, FLAG(write), NULL, UNLISTED, NULL},
+    {"store-password", NO_VALUE, MODE_STORE_PASSWORD, NONE, NULL, OTHER,
+     "--store-password  ask for the account's password, keep it in the keyring\n"
+     "                    (--password-stdin: read it from standard input)"},
+    {"password-stdin", NO_VALUE, -1, FLAG(password_stdin), NULL, UNLISTED, NULL},
+    {"forget-password", NO_VALUE, MODE_FORGET_PASSWORD, NONE, NULL, OTHER,
+     "--forget-password remove the account's password from the keyring"},
+    {"read-envelope-from", NO_VALUE, -1, FLAG(read_envelope_from), NULL, OTHER,
+     "--read-envelope-from  the envelope sender is the From header's address"},
+    {"quiet", NO_VALUE, -1, FLAG(quiet), NULL, OTHER,
+     "--quiet           no progress display on a terminal"},
+    {"serve", MAYBE_VALUE, MODE_SERVE, TEXT(serve_at), NULL, OTHER,
+     "--serve[=ADDR:PORT]   accept mail over SMTP (default 127.0.0.1:25)"},
+    {"version", NO_VALUE, MODE_VERSION, NONE, NULL, LAST,
+     "--version         version and compiled-in features"},
+    {"help", NO_VALUE, MODE_HELP, NONE, NULL, LAST, "--help            this text"},
+};
+#undef FLAG
+#undef TEXT
+#undef NONE
+
+static const struct long_option *find_long(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_LEN(long_options); i++)
+        if (strcmp(long_options[i].name, name) == 0)
+            return &long_options[i];
+    return NULL;
+}
+
+/* A configuration command as an option: --port=587, --tls-starttls=off. */
+static int parse_setting(struct cli *o, struct argv_cursor *c, const char *option,
+                         const char *name, const char *value, struct error *err)
+{
+    char *command = xstrdup(name);
+    for (char *p = command; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    int r = 0;
+    if (!account_has_command(command) ||
+        in_list(command, not_settable, ARRAY_LEN(not_settable))) {
+        r = usage_error(err, "unknown option '%s'", option);
+    } else {
+        if (!value && in_list(command, separate_value, ARRAY_LEN(separate_value)) &&
+            !(value = option_value(c, NULL, option, err)))
+            r = -1;
+        if (r == 0 && strcmp(command, "host") == 0)
+            o->host_only = true;
+        if (r == 0)
+            add_setting(o, option, command, value ? value : "");
+    }
+    free(command);
+    return r;
+}
+
 static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
 {
     const char *arg = c->argv[c->i] + 2;
@@ -76,95 +171,23 @@ static int parse_long(struct cli *o, struct argv_cursor *c, struct error *err)
     const char *value = eq ? eq + 1 : NULL;
     char option[128];
     snprintf(option, sizeof option, "--%s", name);
+    const struct long_option *lo = find_long(name);
     int r = 0;
-
-    bool flag = true; /* options that take no value */
-    if (strcmp(name, "version") == 0)
-        o->mode = MODE_VERSION;
-    else if (strcmp(name, "help") == 0)
-        o->mode = MODE_HELP;
-    else if (strcmp(name, "pretend") == 0)
-        o->mode = MODE_PRETEND;
-    else if (strcmp(name, "serverinfo") == 0)
-        o->mode = MODE_SERVERINFO;
-    else if (strcmp(name, "check") == 0)
-        o->mode = MODE_CHECK;
-    else if (strcmp(name, "all") == 0)
-        o->all_accounts = true;
-    else if (strcmp(name, "json") == 0)
-        o->json = true;
-    else if (strcmp(name, "quiet") == 0)
-        o->quiet = true;
-    else if (strcmp(name, "write") == 0)
-        o->write = true;
-    else if (strcmp(name, "store-password") == 0)
-        o->mode = MODE_STORE_PASSWORD;
-    else if (strcmp(name, "forget-password") == 0)
-        o->mode = MODE_FORGET_PASSWORD;
-    else if (strcmp(name, "flush") == 0)
-        o->mode = MODE_QUEUE_FLUSH;
-    else if (strcmp(name, "queue-remove") == 0 && value) {
-        o->mode = MODE_QUEUE_REMOVE;
-        o->queue_id = value;
-        free(name);
-        return 0;
-    } else if (strcmp(name, "configure") == 0) {
-        o->mode = MODE_CONFIGURE;
-        o->configure = value ? value : option_value(c, NULL, option, err);
-        free(name);
-        return o->configure ? 0 : -1;
-    } else if (strcmp(name, "serve") == 0 && value) {
-        o->mode = MODE_SERVE;
-        o->serve_at = value;
-        free(name);
-        return 0;
-    } else if (strcmp(name, "serve") == 0)
-        o->mode = MODE_SERVE;
-    else if (strcmp(name, "password-stdin") == 0)
-        o->password_stdin = true;
-    else if (strcmp(name, "debug") == 0)
-        o->debug = true;
-    else if (strcmp(name, "read-recipients") == 0)
-        o->read_recipients = true;
-    else if (strcmp(name, "read-envelope-from") == 0)
-        o->read_envelope_from = true;
-    else
-        flag = false;
-    if (flag) {
-        if (value)
-            r = usage_error(err, "option %s does not take a value", option);
-        free(name);
-        return r;
-    }
-
-    if (!value && in_list(name, separate_value, ARRAY_LEN(separate_value)))
-        value = option_value(c, NULL, option, err);
-    if (in_list(name, separate_value, ARRAY_LEN(separate_value)) && !value) {
-        free(name);
-        return -1;
-    }
-    if (strcmp(name, "account") == 0) {
-        o->account = value;
-    } else if (strcmp(name, "file") == 0) {
-        o->config_file = value;
-    } else if (strcmp(name, "from") == 0) {
-        o->from = value;
-    } else if (strcmp(name, "dsn-notify") == 0 || strcmp(name, "dsn-return") == 0) {
-        add_setting(o, option, name[4] == 'n' ? "dsn_notify" : "dsn_return", value);
-    } else {
-        char *command = xstrdup(name);
-        for (char *p = command; *p; p++)
-            if (*p == '-')
-                *p = '_';
-        if (!account_has_command(command) ||
-            in_list(command, not_settable, ARRAY_LEN(not_settable))) {
-            r = usage_error(err, "unknown option '%s'", option);
-        } else {
-            if (strcmp(command, "host") == 0)
-                o->host_only = true;
-            add_setting(o, option, command, value ? value : "");
-        }
-        free(command);
+    if (!lo)
+        r = parse_setting(o, c, option, name, value, err);
+    else if (lo->takes == NO_VALUE && value)
+        r = usage_error(err, "option %s does not take a value", option);
+    else if (lo->takes == VALUE && !value && !(value = option_value(c, NULL, option, err)))
+        r = -1;
+    if (r == 0 && lo) {
+        if (lo->mode >= 0)
+            o->mode = (enum cli_mode)lo->mode;
+        if (lo->flag)
+            *(bool *)(void *)((char *)o + lo->flag) = true;
+        if (lo->text && value)
+            *(const char **)(void *)((char *)o + lo->text) = value;
+        if (lo->setting)
+            add_setting(o, option, lo->setting, value);
     }
     free(name);
     return r;
@@ -341,6 +364,13 @@ void cli_free(struct cli *o)
     o->nsettings = o->nrcpts = 0;
 }
 
+static void list_section(FILE *out, enum section section)
+{
+    for (size_t i = 0; i < ARRAY_LEN(long_options); i++)
+        if (long_options[i].section == section)
+            fprintf(out, "  %s\n", long_options[i].usage);
+}
+
 void cli_help(FILE *out)
 {
     fputs("Usage: outpost [option...] [--] recipient...\n"
@@ -359,31 +389,16 @@ void cli_help(FILE *out)
           "  -V ENVID          DSN envelope id\n"
           "  -v, -d            protocol transcript on stderr (--debug)\n"
           "  -bp, -q           list / flush the queue (also as 'mailq')\n"
-          "  -bs               speak SMTP on standard input and output\n"
-          "  --flush           the same as -q\n"
-          "  --queue-remove=ID remove a message from the queue\n"
-          "  ignored: -oem -oee -odi -odb -om -ob* -B TYPE -G -m -n -U -L TAG -h N -O OPT -p P\n"
-          "\n"
-          "Other options:\n"
-          "  --pretend, -P     print the account that would be used, send nothing\n"
-          "  --serverinfo, -S  connect and show what the server offers (TLS, AUTH...)\n"
-          "  --check           probe each endpoint of the account (-a) or of every\n"
-          "                    account (--all): DNS, TCP, TLS, certificate, AUTH; sends\n"
-          "                    no message (--json: one JSON object)\n"
-          "  --configure ADDR  print a configuration block for the address (DNS SRV\n"
-          "                    records, else known providers); --write adds it to\n"
-          "                    your configuration file\n"
-          "  --store-password  ask for the account's password, keep it in the keyring\n"
-          "                    (--password-stdin: read it from standard input)\n"
-          "  --forget-password remove the account's password from the keyring\n"
-          "  --read-envelope-from  the envelope sender is the From header's address\n"
-          "  --quiet           no progress display on a terminal\n"
-          "  --serve[=ADDR:PORT]   accept mail over SMTP (default 127.0.0.1:25)\n"
-          "  --host=HOST       use no configuration file, only command-line settings\n"
-          "  --COMMAND[=VALUE] any configuration command, e.g. --port=587 --tls=off\n"
-          "  --version         version and compiled-in features\n"
-          "  --help            this text\n"
-          "\n"
-          "See outpost(1) and outpost.conf(5).\n",
+          "  -bs               speak SMTP on standard input and output\n",
           out);
+    list_section(out, SENDMAIL);
+    fputs("  ignored: -oem -oee -odi -odb -om -ob* -B TYPE -G -m -n -U -L TAG -h N -O OPT -p P\n"
+          "\nOther options:\n",
+          out);
+    list_section(out, OTHER);
+    fputs("  --host=HOST       use no configuration file, only command-line settings\n"
+          "  --COMMAND[=VALUE] any configuration command, e.g. --port=587 --tls=off\n",
+          out);
+    list_section(out, LAST);
+    fputs("\nSee outpost(1) and outpost.conf(5).\n", out);
 }

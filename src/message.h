@@ -7,17 +7,21 @@
 
 #include <stdbool.h>
 
-#include "account.h"
 #include "addrlist.h"
 #include "error.h"
 #include "spool.h"
 
+struct account;
+
+/* Whether outpost adds a header field (set_from_header and friends). */
+enum header_policy { HDR_AUTO, HDR_ON, HDR_OFF };
+
 struct header_rules {
     bool remove_bcc;      /* drop Bcc and Resent-Bcc */
     bool undisclosed;     /* To/Cc/Bcc replaced by "To: undisclosed-recipients:;" */
-    int set_from;         /* enum header_policy: add when missing / replace / never */
-    int set_date;
-    int set_msgid;
+    enum header_policy set_from; /* add when missing / replace / never */
+    enum header_policy set_date;
+    enum header_policy set_msgid;
     const char *from;     /* the envelope sender, for From and Message-ID ("" = none) */
     const char *full_name; /* -F: the display name in an added From */
 };

@@ -48,9 +48,9 @@ int net_connect(const char *host, long port, const char *source_ip, int timeout_
                 struct error *err)
 {
     struct net_target t = {host, port};
-    size_t winner;
     bool failed;
-    return net_connect_race(&t, 1, 0, source_ip, timeout_ms, &winner, &failed, err);
+    struct net_race race = {&t, 1, 0, source_ip, timeout_ms, 0, &failed};
+    return net_connect_race(&race, err);
 }
 
 int net_connect_unix(const char *path, struct error *err)
@@ -223,6 +223,19 @@ struct candidate {
     bool done;
 };
 
+/* A race while it runs. */
+struct racing {
+    struct net_race *r;
+    struct addrinfo **res;  /* per target */
+    struct candidate *cand; /* every address of every target, in order */
+    size_t ncand, started;
+    int last_errno;
+    size_t last_target;
+    bool any_resolved;
+    struct error resolve_err;
+    int64_t next_start;
+};
+
 /* Start a non-blocking connect; fd -1 with errno on immediate failure. */
 static int start_connect(const struct addrinfo *ai, const char *source_ip)
 {
@@ -239,154 +252,176 @@ static int start_connect(const struct addrinfo *ai, const char *source_ip)
     return fd;
 }
 
-static void candidate_failed(struct candidate *c, const struct net_target *t, int e,
-                             int *last_errno, size_t *last_target, bool more)
+/* The candidates: every address of every target that resolves. */
+static void find_candidates(struct racing *g)
 {
+    const struct net_race *r = g->r;
+    g->res = xcalloc(r->n, sizeof *g->res);
+    g->last_errno = ECONNREFUSED;
+    for (size_t i = 0; i < r->n; i++) {
+        r->failed[i] = true;
+        char service[16];
+        snprintf(service, sizeof service, "%ld", r->targets[i].port);
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+        int gai = getaddrinfo(r->targets[i].host, service, &hints, &g->res[i]);
+        if (gai != 0) {
+            g->res[i] = NULL;
+            resolve_error(&g->resolve_err, r->targets[i].host, gai);
+            continue;
+        }
+        g->any_resolved = true;
+        for (const struct addrinfo *ai = g->res[i]; ai; ai = ai->ai_next) {
+            g->cand = xrealloc(g->cand, (g->ncand + 1) * sizeof *g->cand);
+            g->cand[g->ncand++] = (struct candidate){i, ai, -1, 0, false};
+        }
+    }
+}
+
+/* Candidate c is out. A failure is worth a line when the next attempt is
+ * for another target: people see why it is tried. */
+static void candidate_failed(struct racing *g, struct candidate *c, int e)
+{
+    const struct net_target *t = &g->r->targets[c->target];
     char addr[INET6_ADDRSTRLEN];
     describe(c->ai->ai_addr, addr, sizeof addr);
-    debug_note("%s (%s) port %ld: %s", t[c->target].host, addr, t[c->target].port,
-               e == ETIMEDOUT ? "no answer" : strerror(e));
-    if (more)
-        msg_warn("cannot connect to %s port %ld: %s; trying the next endpoint", t[c->target].host,
-                 t[c->target].port, e == ETIMEDOUT ? "no answer" : strerror(e));
+    const char *why = e == ETIMEDOUT ? "no answer" : strerror(e);
+    debug_note("%s (%s) port %ld: %s", t->host, addr, t->port, why);
+    if (g->started < g->ncand && g->cand[g->started].target != c->target)
+        msg_warn("cannot connect to %s port %ld: %s; trying the next endpoint", t->host, t->port,
+                 why);
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
     c->done = true;
-    *last_errno = e;
-    *last_target = c->target;
+    g->last_errno = e;
+    g->last_target = c->target;
 }
 
-/* Whether the next attempt to start is for another endpoint (then a
- * failure is worth a line: people see why the next one is tried). */
-static bool next_is_other(const struct candidate *cand, size_t ncand, size_t started,
-                          const struct candidate *c)
+static size_t in_flight(const struct racing *g)
 {
-    return started < ncand && cand[started].target != c->target;
+    size_t k = 0;
+    for (size_t i = 0; i < g->started; i++)
+        k += g->cand[i].fd >= 0;
+    return k;
 }
 
-int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const char *source_ip,
-                     int timeout_ms, size_t *winner, bool *failed, struct error *err)
+/* Start the next candidate. */
+static void start_next(struct racing *g)
 {
-    struct addrinfo **res = xcalloc(n, sizeof *res);
-    struct candidate *cand = NULL;
-    size_t ncand = 0;
-    int last_errno = ECONNREFUSED;
-    size_t last_target = 0;
-    bool any_resolved = false;
-    struct error resolve_err;
-    err_clear(&resolve_err);
-    for (size_t i = 0; i < n; i++) {
-        failed[i] = true;
-        char service[16];
-        snprintf(service, sizeof service, "%ld", t[i].port);
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-        int gai = getaddrinfo(t[i].host, service, &hints, &res[i]);
-        if (gai != 0) {
-            res[i] = NULL;
-            resolve_error(&resolve_err, t[i].host, gai);
+    const struct net_race *r = g->r;
+    struct candidate *c = &g->cand[g->started++];
+    char addr[INET6_ADDRSTRLEN];
+    describe(c->ai->ai_addr, addr, sizeof addr);
+    debug_note("connecting to %s (%s) port %ld", r->targets[c->target].host, addr,
+               r->targets[c->target].port);
+    c->fd = start_connect(c->ai, r->source_ip);
+    c->deadline = r->timeout_ms > 0 ? now_ms() + r->timeout_ms : 0;
+    if (c->fd < 0)
+        candidate_failed(g, c, errno);
+    g->next_start = now_ms() + r->delay_ms;
+}
+
+/* Wait for the candidates in flight (and the next start); the socket of
+ * the first that connects, or -1 when none did this time. */
+static int wait_round(struct racing *g, size_t inflight)
+{
+    struct pollfd *pfd = xcalloc(inflight, sizeof *pfd);
+    size_t *which = xcalloc(inflight, sizeof *which);
+    size_t k = 0;
+    int64_t now = now_ms(), wait = -1;
+    for (size_t i = 0; i < g->started; i++) {
+        if (g->cand[i].fd < 0)
             continue;
-        }
-        any_resolved = true;
-        for (const struct addrinfo *ai = res[i]; ai; ai = ai->ai_next) {
-            cand = xrealloc(cand, (ncand + 1) * sizeof *cand);
-            cand[ncand++] = (struct candidate){i, ai, -1, 0, false};
-        }
-    }
-    int fd = -1;
-    size_t started = 0;
-    int64_t next_start = now_ms();
-    while (fd < 0) {
-        size_t inflight = 0;
-        for (size_t i = 0; i < started; i++)
-            inflight += cand[i].fd >= 0;
-        if (started < ncand && (inflight == 0 || (delay_ms > 0 && now_ms() >= next_start))) {
-            struct candidate *c = &cand[started++];
-            char addr[INET6_ADDRSTRLEN];
-            describe(c->ai->ai_addr, addr, sizeof addr);
-            debug_note("connecting to %s (%s) port %ld", t[c->target].host, addr,
-                       t[c->target].port);
-            c->fd = start_connect(c->ai, source_ip);
-            c->deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
-            if (c->fd < 0)
-                candidate_failed(c, t, errno, &last_errno, &last_target, next_is_other(cand, ncand, started, c));
-            next_start = now_ms() + delay_ms;
-            continue;
-        }
-        if (inflight == 0)
-            break; /* every candidate failed */
-        struct pollfd *pfd = xcalloc(inflight, sizeof *pfd);
-        size_t *which = xcalloc(inflight, sizeof *which);
-        size_t k = 0;
-        int64_t now = now_ms(), wait = -1;
-        for (size_t i = 0; i < started; i++) {
-            if (cand[i].fd < 0)
-                continue;
-            pfd[k] = (struct pollfd){.fd = cand[i].fd, .events = POLLOUT};
-            which[k++] = i;
-            if (cand[i].deadline) {
-                int64_t left = cand[i].deadline - now;
-                wait = wait < 0 || left < wait ? left : wait;
-            }
-        }
-        if (started < ncand && delay_ms > 0) {
-            int64_t left = next_start - now;
+        pfd[k] = (struct pollfd){.fd = g->cand[i].fd, .events = POLLOUT};
+        which[k++] = i;
+        if (g->cand[i].deadline) {
+            int64_t left = g->cand[i].deadline > now ? g->cand[i].deadline - now : 0;
             wait = wait < 0 || left < wait ? left : wait;
         }
-        int r = poll(pfd, k, wait < 0 ? -1 : (int)(wait > 0 ? wait : 0));
-        now = now_ms();
-        for (size_t j = 0; j < k && r >= 0; j++) {
-            struct candidate *c = &cand[which[j]];
-            if (pfd[j].revents) {
-                int soerr = 0;
-                socklen_t len = sizeof soerr;
-                if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
-                    soerr = errno;
-                if (soerr == 0 && fd < 0) {
-                    fd = c->fd;
-                    c->fd = -1;
-                    *winner = c->target;
-                    failed[c->target] = false;
-                } else if (soerr) {
-                    candidate_failed(c, t, soerr, &last_errno, &last_target, next_is_other(cand, ncand, started, c));
-                }
-            } else if (c->deadline && now >= c->deadline) {
-                candidate_failed(c, t, ETIMEDOUT, &last_errno, &last_target, next_is_other(cand, ncand, started, c));
+    }
+    if (g->started < g->ncand && g->r->delay_ms > 0) {
+        int64_t left = g->next_start > now ? g->next_start - now : 0;
+        wait = wait < 0 || left < wait ? left : wait;
+    }
+    int fd = -1;
+    int r = poll(pfd, k, wait < 0 ? -1 : (int)wait);
+    now = now_ms();
+    for (size_t j = 0; j < k && r >= 0; j++) {
+        struct candidate *c = &g->cand[which[j]];
+        if (pfd[j].revents) {
+            int soerr = 0;
+            socklen_t len = sizeof soerr;
+            if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+                soerr = errno;
+            if (soerr == 0 && fd < 0) {
+                fd = c->fd;
+                c->fd = -1;
+                g->r->winner = c->target;
+                g->r->failed[c->target] = false;
+            } else if (soerr) {
+                candidate_failed(g, c, soerr);
             }
+        } else if (c->deadline && now >= c->deadline) {
+            candidate_failed(g, c, ETIMEDOUT);
         }
-        free(pfd);
-        free(which);
     }
-    /* Targets that were never started, or are still connecting, have not
-     * failed: they stay in the plan. */
-    for (size_t i = 0; i < ncand; i++) {
-        if (!cand[i].done)
-            failed[cand[i].target] = false;
-        if (cand[i].fd >= 0)
-            close(cand[i].fd);
+    free(pfd);
+    free(which);
+    return fd;
+}
+
+/* The end of the race: what is left closed, and the socket or the error. */
+static int race_result(struct racing *g, int fd, struct error *err)
+{
+    const struct net_race *r = g->r;
+    for (size_t i = 0; i < g->ncand; i++) {
+        if (!g->cand[i].done)
+            r->failed[g->cand[i].target] = false;
+        if (g->cand[i].fd >= 0)
+            close(g->cand[i].fd);
     }
-    free(cand);
-    for (size_t i = 0; i < n; i++)
-        if (res[i])
-            freeaddrinfo(res[i]);
-    free(res);
+    free(g->cand);
+    for (size_t i = 0; i < r->n; i++)
+        if (g->res[i])
+            freeaddrinfo(g->res[i]);
+    free(g->res);
     if (fd >= 0) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         return fd;
     }
-    if (!any_resolved)
-    {
-        *err = resolve_err;
+    if (!g->any_resolved) {
+        *err = g->resolve_err;
         return -1;
     }
-    *winner = last_target;
-    if (last_errno == ETIMEDOUT)
+    const struct net_target *t = &r->targets[g->last_target];
+    g->r->winner = g->last_target;
+    if (g->last_errno == ETIMEDOUT)
         return err_raise(err, ERR_TEMPORARY, R_CONNECT_TIMEOUT,
-                         "cannot connect to %s port %ld: no answer within %d s",
-                         t[last_target].host, t[last_target].port, timeout_ms / 1000);
-    err_errno(err, ERR_TEMPORARY, last_errno, "cannot connect to %s port %ld",
-              t[last_target].host, t[last_target].port);
-    err->reason = last_errno == ECONNREFUSED ? R_CONNECT_REFUSED : R_CONNECT_FAILED;
+                         "cannot connect to %s port %ld: no answer within %d s", t->host, t->port,
+                         r->timeout_ms / 1000);
+    err_errno(err, ERR_TEMPORARY, g->last_errno, "cannot connect to %s port %ld", t->host, t->port);
+    err->reason = g->last_errno == ECONNREFUSED ? R_CONNECT_REFUSED : R_CONNECT_FAILED;
     return -1;
+}
+
+int net_connect_race(struct net_race *race, struct error *err)
+{
+    struct racing g = {.r = race};
+    err_clear(&g.resolve_err);
+    find_candidates(&g);
+    g.next_start = now_ms();
+    int fd = -1;
+    while (fd < 0) {
+        size_t inflight = in_flight(&g);
+        bool may_start = inflight == 0 || (race->delay_ms > 0 && now_ms() >= g.next_start);
+        if (g.started < g.ncand && may_start) {
+            start_next(&g);
+            continue;
+        }
+        if (inflight == 0)
+            break; /* every candidate failed */
+        fd = wait_round(&g, inflight);
+    }
+    return race_result(&g, fd, err);
 }

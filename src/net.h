@@ -31,15 +31,24 @@ struct net_target {
     long port;
 };
 
-/* Connect to whichever of 'n' targets answers first. Target i's addresses
- * (A and AAAA, in the resolver's order) are tried in turn; when none has
+/* A race between targets: which connects first. */
+struct net_race {
+    const struct net_target *targets;
+    size_t n;
+    int delay_ms;           /* before starting the next attempt alongside; 0: one at a time */
+    const char *source_ip;  /* or NULL */
+    int timeout_ms;         /* each attempt's */
+    size_t winner;          /* out: the target connected to (or whose error is given) */
+    bool *failed;           /* out (n entries): the targets that failed for good */
+};
+
+/* Connect to whichever target answers first. Target i's addresses (A and
+ * AAAA, in the resolver's order) are tried in turn; when none has
  * connected 'delay_ms' after the last attempt started, the next address
  * (or the next target) is started in parallel, and the first connection
- * wins (RFC 8305's idea; delay 0 tries one at a time). Each attempt has
- * 'timeout_ms'. Returns the socket and *winner; failed[i] tells which
- * targets failed for good (all their addresses). On failure -1 with the
- * last error (and *winner the target it came from). */
-int net_connect_race(const struct net_target *t, size_t n, int delay_ms, const char *source_ip,
-                     int timeout_ms, size_t *winner, bool *failed, struct error *err);
+ * wins (RFC 8305's idea). Returns the socket, or -1 with the last error.
+ * Targets never started, or still connecting when another won, have not
+ * failed. */
+int net_connect_race(struct net_race *race, struct error *err);
 
 #endif

@@ -62,8 +62,9 @@ static int connect_endpoint(struct opening *o, struct error *err)
         bool *failed = xcalloc(o->n, sizeof *failed);
         for (size_t i = 0; i < o->n; i++)
             t[i] = (struct net_target){o->candidates[i].host, o->candidates[i].port};
-        fd = net_connect_race(t, o->n, p->race_delay_ms, p->source_ip, timeout, &winner, failed,
-                              err);
+        struct net_race race = {t, o->n, p->race_delay_ms, p->source_ip, timeout, 0, failed};
+        fd = net_connect_race(&race, err);
+        winner = race.winner;
         for (size_t i = 0; o->failed && i < o->n; i++)
             o->failed[i] = failed[i] && (fd < 0 || i != winner);
         free(failed);
