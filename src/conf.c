@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "address.h"
-#include "command.h"
+#include "evalcmd.h"
 #include "log.h"
 #include "util.h"
 
@@ -140,7 +140,7 @@ static int cmd_account(struct parse_state *st, char *arg, unsigned line, struct 
 static int parse_line(struct parse_state *st, char *text, unsigned line, bool from_eval,
                       struct error *err);
 
-int (*conf_eval_command)(const char *cmd, char **out, struct error *err) = command_first_line;
+int (*conf_eval_command)(const char *cmd, char **out, struct error *err) = evalcmd_first_line;
 
 /* "eval CMD": the line is replaced by the first line CMD prints. */
 static int cmd_eval(struct parse_state *st, const char *arg, unsigned line, bool from_eval,

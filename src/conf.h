@@ -31,7 +31,7 @@ int conf_read_stream(struct config *cfg, FILE *f, const char *display, bool user
  * 'or_new', the first (where a new one goes), or NULL. */
 char *conf_user_path(const char *given, bool or_new);
 
-/* How 'eval' runs its command (command_first_line); the fuzzer puts a
+/* How 'eval' runs its command (evalcmd_first_line); the fuzzer puts a
  * harmless stand-in here so that no input it makes runs a program. */
 extern int (*conf_eval_command)(const char *cmd, char **out, struct error *err);
 

@@ -8,7 +8,7 @@
 #include "address.h"
 #include "conf.h"
 #include "log.h"
-#include "state.h"
+#include "statedir.h"
 #include "util.h"
 
 /* ---- the chain ---------------------------------------------------------------- */

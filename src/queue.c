@@ -15,7 +15,7 @@
 
 #include "digest.h"
 #include "log.h"
-#include "state.h"
+#include "statedir.h"
 #include "util.h"
 
 /* Version 2 entries carry their message's size and SHA-256; version 1

@@ -16,7 +16,7 @@
 #include <libsecret/secret.h>
 #endif
 
-#include "command.h"
+#include "evalcmd.h"
 #include "log.h"
 #include "netrc.h"
 #include "util.h"
@@ -328,7 +328,7 @@ int secret_get(const struct secret_query *q, char **out, const char **source,
         return 0;
     }
     if (q->passwordeval) {
-        if (command_first_line(q->passwordeval, out, err) < 0) {
+        if (evalcmd_first_line(q->passwordeval, out, err) < 0) {
             err->reason = R_COMMAND_FAILED;
             err_prefix(err, "account '%s': passwordeval: ", q->account);
             return -1;

@@ -9,7 +9,7 @@
 
 #include "digest.h"
 #include "fuzz.h"
-#include "state.h"
+#include "statedir.h"
 #include "util.h"
 
 static void endpoints(const char *payload)

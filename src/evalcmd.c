@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "command.h"
+#include "evalcmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +27,7 @@ static void NORETURN run_child(const char *cmd, int out_fd)
     _exit(127);
 }
 
-int command_first_line(const char *cmd, char **out, struct error *err)
+int evalcmd_first_line(const char *cmd, char **out, struct error *err)
 {
     int fds[2];
     *out = NULL;

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "state.h"
+#include "statedir.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,8 +6,8 @@
  * failure here is silent (said in --debug), and where there is no home
  * directory of the user's own nothing is created: outpost runs without
  * state (root uses /var/lib/outpost when it exists). */
-#ifndef OUTPOST_STATE_H
-#define OUTPOST_STATE_H
+#ifndef OUTPOST_STATEDIR_H
+#define OUTPOST_STATEDIR_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* Run a configured shell command (eval, passwordeval) and take the first
  * line of what it prints. */
-#ifndef OUTPOST_COMMAND_H
-#define OUTPOST_COMMAND_H
+#ifndef OUTPOST_EVALCMD_H
+#define OUTPOST_EVALCMD_H
 
 #include "error.h"
 
@@ -9,6 +9,6 @@
  * On success *out is the first line of its stdout without the line end
  * (the caller frees it; use secure_free for secrets). A non-zero exit
  * status or a signal is an error naming the command. */
-int command_first_line(const char *cmd, char **out, struct error *err);
+int evalcmd_first_line(const char *cmd, char **out, struct error *err);
 
 #endif
