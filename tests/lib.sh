@@ -92,6 +92,31 @@ done_testing() {
 
 diag() { sed 's/^/#   /' "$@"; }
 
+# lacks [GREP_OPTION...] PATTERN FILE...: no FILE holds PATTERN, and every
+# FILE exists: a negative grep on a file that is not there would pass for
+# nothing (a missing transcript is not a clean one).
+lacks() {
+    local opts=()
+    while [[ ${1:-} == -[a-zA-Z]* ]]; do
+        opts+=("$1")
+        shift
+    done
+    local pattern=$1
+    shift
+    if [ $# -eq 0 ]; then
+        echo "#   lacks: no file to read"
+        return 1
+    fi
+    local f
+    for f in "$@"; do
+        if [ ! -e "$f" ]; then
+            echo "#   lacks: $f does not exist"
+            return 1
+        fi
+    done
+    ! grep -q "${opts[@]}" -e "$pattern" -- "$@"
+}
+
 # said TEXT: outpost's stderr (of the last run_outpost) contains TEXT
 said() { grep -qF -- "$1" "$ERR" || { diag "$ERR"; false; }; }
 

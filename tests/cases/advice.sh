@@ -160,7 +160,7 @@ start_server words '{"faults": [{"at": "CONNECT", "raw": "larger than the server
 write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PORT" "from sender@example.com" "timeout 2"
 run_outpost -oi rcpt@example.org <"$T/msg"
 is "$RC" 76 "a malformed greeting holding outpost's own words: exit 76 (protocol)"
-check "...and no advice from those words" sh -c '! grep -q "what to do" "$0"' "$ERR"
+check "...and no advice from those words" lacks "what to do" "$ERR"
 
 # Failures without a row get no advice line.
 WORDS="" start_server norow '{"faults": [{"at": "RCPT", "reply": "550 5.1.1 No such user"}]}'
@@ -168,6 +168,6 @@ write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PORT" 
 run_outpost -oi rcpt@example.org <"$T/msg"
 is "$RC" 67 "an unknown recipient: exit 67"
 check "an unknown recipient: no advice line (the table has no row for it)" \
-    sh -c '! grep -q "what to do" "$0"' "$ERR"
+    lacks "what to do" "$ERR"
 
 done_testing

@@ -39,7 +39,7 @@ chmod 600 "$T/pw.rc"
 run_outpost -C "$T/pw.rc" --pretend x@example.org
 is "$RC" 0 "private file with a password: accepted"
 check "--pretend shows the password as '*'" grep -qx 'password = \*' "$OUT"
-check "--pretend never prints the password" bash -c "! grep -q s3cret '$OUT' '$ERR'"
+check "--pretend never prints the password" lacks s3cret "$OUT" "$ERR"
 
 write_config "$T/nopw.rc" "account default" "host 127.0.0.1" "port $PORT" "from a@example.com"
 chmod 644 "$T/nopw.rc"

@@ -53,7 +53,7 @@ check "Fastmail: TLS, AUTH, user and from" \
 check "Fastmail: where it came from, as a comment" grep -q "^# For alice@fastmail.com, from outpost's table of providers (Fastmail)" "$OUT"
 check "Fastmail: the app password comment" grep -q "^# Fastmail does not take the account's login password here" "$OUT"
 check "every line is a comment or a configuration command" \
-    sh -c '! grep -vE "^(#.*|account .+|host .+|port [0-9 ]+|tls on|auth .+|user .+|from .+)$" "$0"' "$OUT"
+    lacks -vE "^(#.*|account .+|host .+|port [0-9 ]+|tls on|auth .+|user .+|from .+)$" "$OUT"
 cp "$OUT" "$T/fastmail.block"
 chmod 600 "$T/fastmail.block"
 run_outpost -C "$T/fastmail.block" -a alice@fastmail.com --pretend rcpt@example.org
@@ -85,7 +85,7 @@ check "SRV: the implicit TLS port (RFC 8314) first, then STARTTLS, of that host"
 check "SRV: the source, as a comment" grep -q "^# For bob@example.org, from the DNS SRV records of example.org (RFC" "$OUT"
 check "SRV: both names were asked" \
     eval 'asked "_submissions._tcp.example.org SRV" && asked "_submission._tcp.example.org SRV"'
-check "SRV: no MX question once SRV answered" sh -c '! grep -q "QUERY example.org MX" "$0"' "$T/dns.log"
+check "SRV: no MX question once SRV answered" lacks "QUERY example.org MX" "$T/dns.log"
 run_outpost --configure carl@starttls.example
 check "SRV: a target of '.' means no implicit TLS service: STARTTLS alone" \
     sh -c 'grep -qx "host smtp.starttls.example" "$0" && grep -qx "port 587" "$0"' "$OUT"

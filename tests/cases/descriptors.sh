@@ -71,7 +71,7 @@ is "$(stored "$DIR")" 3 "-q: the three deliverable messages were delivered"
 is "$(queue_ids "$Q/failed" | wc -l)" 1 "-q: only the refused one was given up"
 is "$(queue_ids "$Q" | wc -l)" 0 "-q: the queue is empty"
 check "-q: only SMTP commands reached the server" \
-    bash -c "! grep -h '^C: ' '$DIR'/session-*.log | grep -qv -e '^C: EHLO' -e '^C: MAIL' -e '^C: RCPT' -e '^C: DATA' -e '^C: RSET' -e '^C: QUIT'"
+    lacks -Ev '^C: (EHLO|MAIL|RCPT|DATA|RSET|QUIT)|^[^C]' "$DIR"/session-*.log
 
 # --debug with everything closed behaves as without it.
 start_server debug

@@ -147,10 +147,10 @@ check "remembering: it holds the endpoint" grep -qx "default 127.0.0.1 $FIRST_PO
 run_outpost --debug -i a@example.org <"$T/msg"
 is "$RC" 0 "remembering: the next send works"
 check "remembering: the next send tries it first" said "trying 127.0.0.1 port $FIRST_PORT first: it worked last time"
-check "remembering: the refused port was not tried" sh -c "! grep -q 'port $CLOSED' '$ERR'"
+check "remembering: the refused port was not tried" lacks "port $CLOSED" "$ERR"
 kill "${SERVER_PIDS[-1]}"; wait "${SERVER_PIDS[-1]}" 2>/dev/null
 run_outpost -i a@example.org <"$T/msg"
-check "remembering: forgotten when it fails" sh -c "! grep -q '$FIRST_PORT' '$XDG_STATE_HOME/outpost/endpoints'"
+check "remembering: forgotten when it fails" lacks "$FIRST_PORT" "$XDG_STATE_HOME/outpost/endpoints"
 
 # ---- racing: the first port is blackholed (SYNs dropped) ------------------------------------------
 # In a private network namespace (its own loopback): nftables drops SYNs to
@@ -185,7 +185,8 @@ EOF
     ms=$(sed -n 's/.* ms=\([0-9]*\)$/\1/p' "$T/race.result")
     is "$rc" 0 "blackholed first port: delivered through the second"
     [ "$rc" = 0 ] || diag "$T/race.result"
-    check "blackholed first port: done in under a second (took ${ms:-?} ms; the timeout is 30 s)" \
+    echo "# the blackholed race took ${ms:-?} ms"
+    check "blackholed first port: done in under a second (the timeout is 30 s)" \
         test "${ms:-99999}" -lt 1000
     check "blackholed first port: without racing it would still be waiting (the test can fail)" \
         grep -q "without racing: still waiting after 2 s" "$T/race.result"

@@ -83,7 +83,7 @@ run_outpost -i x@example.org < <(msg after-failure)
 is "$RC" 0 "the next send works"
 check "the next send mentions the failed message" said "some queued messages could not be delivered"
 run_outpost -i x@example.org < <(msg after-failure-2)
-check "only once" sh -c "! grep -q 'could not be delivered' '$ERR'"
+check "only once" lacks 'could not be delivered' "$ERR"
 
 config "$DOWN" "queue_lifetime 1"
 run_outpost -i x@example.org < <(msg too-old)
@@ -135,7 +135,8 @@ start=$EPOCHREALTIME
 run_outpost -q
 took=$(elapsed_ms "$start" "$EPOCHREALTIME")
 is "$RC" 0 "damaged entries: the flush exits 0"
-check "damaged entries: the flush did not wait for any timeout ($took ms)" test "$took" -lt 4000
+check "damaged entries: the flush did not wait for any timeout" test "$took" -lt 4000
+echo "# took $took ms"
 is "$(stored "$DIR")" 1 "damaged entries: the good one behind them was delivered"
 check "damaged entries: it was the good one" grep -q '^body of damaged-6' "$DIR/msg-1.eml"
 is "$(queue_ids "$Q/quarantine" | wc -l)" 5 "damaged entries: all five are in quarantine/"

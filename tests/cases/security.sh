@@ -65,7 +65,7 @@ for transport in DATA BDAT; do
     check "$transport: a bare CR in the header block ended that header line" \
         grep -q $'^Subject: hi\r$' "$DIR/msg-1.eml"
     check "$transport: which made the rest a header of its own (and Bcc removal took it)" \
-        bash -c "! grep -q '^Bcc:' '$DIR/msg-1.eml'"
+        lacks '^Bcc:' "$DIR/msg-1.eml"
 done
 check "DATA: the '.' line made from CR . CR was dot-stuffed" grep -q $'^\\.\\.\r$' "$T/bare-DATA/msg-1.raw"
 run_outpost -oi rcpt@example.org < <(printf 'Subject: dot\n\nx\r.\r\nafter\n')

@@ -26,7 +26,7 @@ config() {
 
 send() { run_outpost -oi rcpt@example.org <"$T/msg"; }
 last_session() { ls "$DIR"/session-*.log | sort -V | tail -1; }
-no_mail() { ! grep -q '^C: MAIL' "$(last_session)"; } # in the last session
+no_mail() { lacks '^C: MAIL' "$(last_session)"; } # in the last session
 delivered() { same_bytes "$DIR/msg-1.eml" "$T/msg.crlf"; }
 # fpr FILE ALG: a certificate's fingerprint as colon-separated upper-case hex
 fpr() {
@@ -66,7 +66,7 @@ check "--serverinfo: SHA-1 fingerprint" grep -qF "SHA-1 fingerprint: $(fpr "$PKI
 check "--serverinfo: AUTH before TLS" grep -qx 'AUTH mechanisms before TLS: LOGIN' "$OUT"
 check "--serverinfo: AUTH after TLS" grep -qx 'AUTH mechanisms after TLS: PLAIN LOGIN' "$OUT"
 check "--serverinfo: capabilities after TLS" grep -qx '    SIZE 1000000' "$OUT"
-check "--serverinfo sends no mail" sh -c "! grep -q '^C: MAIL' '$DIR/session-2.log'"
+check "--serverinfo sends no mail" lacks '^C: MAIL' "$DIR/session-2.log"
 
 run_outpost --debug -oi rcpt@example.org <"$T/msg"
 check "--debug shows the TLS session parameters" grep -q 'TLS session: (TLS1' "$ERR"
@@ -79,13 +79,13 @@ config "tls_starttls off"
 send
 is "$RC" 0 "implicit TLS (tls_starttls off) with a valid chain: delivered"
 check "implicit TLS: the message arrived byte for byte" delivered
-check "implicit TLS: no STARTTLS" sh -c "! grep -q '^C: STARTTLS' '$DIR/session-1.log'"
+check "implicit TLS: no STARTTLS" lacks '^C: STARTTLS' "$DIR/session-1.log"
 write_config "$HOME/.outpostrc" "account default" "host 127.0.0.1" "port $PORT" \
     "from sender@example.com" "${KEEP_HEADERS[@]}" "timeout 5" "tls on" "tls_starttls off" "tls_trust_file $PKI/ca.pem"
 send
 is "$RC" 0 "host given as an address: verified against the certificate's IP address"
 check "host given as an address: no SNI (RFC 6066 allows names only)" \
-    sh -c "! grep -q -- '^-- SNI' '$(last_session)'"
+    lacks '^-- SNI' "$(last_session)"
 
 # ---- verification failures -----------------------------------------------------
 tls_server unknownca starttls untrusted
@@ -242,10 +242,10 @@ if command -v strace >/dev/null; then
     tls_server startup starttls untrusted
     config "tls_fingerprint $(fpr "$PKI/untrusted.pem" sha256)"
     traced_send
-    check "with tls_fingerprint, the system trust store is not read" sh -c '! grep -qE "ca-certificates\.crt|/etc/ssl/certs" "$0"' "$T/strace"
+    check "with tls_fingerprint, the system trust store is not read" lacks -E "ca-certificates\.crt|/etc/ssl/certs" "$T/strace"
     config
     traced_send
-    check "with tls_trust_file, the system trust store is not read" sh -c '! grep -qE "ca-certificates\.crt|/etc/ssl/certs" "$0"' "$T/strace"
+    check "with tls_trust_file, the system trust store is not read" lacks -E "ca-certificates\.crt|/etc/ssl/certs" "$T/strace"
     write_config "$HOME/.outpostrc" "account default" "host localhost" "port $PORT" \
         "from sender@example.com" "${KEEP_HEADERS[@]}" "timeout 5" "tls on"
     traced_send

@@ -116,7 +116,7 @@ before=$(stored)
 is "$?" 0 "PHP-style -t -i: exit 0"
 is "$(envelope)" "shop@example.com customer@example.org archive@example.com" \
     "PHP-style: -f (attached) and the To and Bcc recipients"
-check "PHP-style: Bcc is not in the delivered message" sh -c "! grep -qi '^bcc:' '$(last_eml)'"
+check "PHP-style: Bcc is not in the delivered message" lacks -i '^bcc:' "$(last_eml)"
 check "PHP-style: a Date and a Message-ID were added" \
     sh -c "grep -q '^Date: ' '$(last_eml)' && grep -q '^Message-ID: <.*@example.com>' '$(last_eml)'"
 

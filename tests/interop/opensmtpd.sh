@@ -103,8 +103,9 @@ opensmtpd_logged() { # PORT MECH N WHAT
 }
 auth_matrix OpenSMTPD "$SUBMISSION_PORT" "$SMTPS_PORT" "$O/mail" "$O/log" opensmtpd_logged -d
 PASSWORD_B64=$(printf %s "$PASSWORD" | base64)
+no_password_in() { lacks -F "$PASSWORD" "$1" && lacks -F "$PASSWORD_B64" "$1"; }
 check "the password is in none of the four debug transcripts, plain or base64" \
-    bash -c "! grep -qF -e '$PASSWORD' -e '$PASSWORD_B64' '$T/transcripts'"
+    no_password_in "$T/transcripts"
 
 # ---- refusals ---------------------------------------------------------------------------
 auth_refusals OpenSMTPD "$SUBMISSION_PORT" "$PLAIN_PORT" "535 Authentication failed" "$O/mail"

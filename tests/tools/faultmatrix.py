@@ -260,12 +260,13 @@ def run_cell(outpost, pki, work, n, mode, step_name, step, fault, queue, closed)
         problems.append("a line outpost printed reached the server")
     if PASSWORD.encode() in stderr:
         problems.append("the password appears in outpost's output")
-    desc = "%s, %s, %s, queue %s%s: exit %s in %.1f s" % (
+    # The name is the same on every run; the time goes in the details.
+    desc = "%s, %s, %s, queue %s%s: exit %s" % (
         mode, step_name, fault, "on" if queue else "off",
-        ", stdout and stderr closed" if closed else "", rc, elapsed)
+        ", stdout and stderr closed" if closed else "", rc)
     detail = []
     if problems:
-        detail = ["# " + p for p in problems]
+        detail = ["# " + p for p in problems] + ["#   took %.1f s" % elapsed]
         detail += ["#   stderr: " + l for l in stderr.decode("utf-8", "replace").splitlines()[:4]]
         detail += ["#   server: " + l for l in transcript.splitlines()[-8:]]
     return (1 if problems else 0), desc, detail, rc
