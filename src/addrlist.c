@@ -3,6 +3,7 @@
 #include "addrlist.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -374,16 +375,60 @@ static bool same_address(const char *a, const char *b)
            ascii_ieq(at_a, at_b);
 }
 
+/* FNV-1a over the address as same_address compares it: the local part as
+ * it is, the domain in lower case. */
+static size_t address_hash(const char *a)
+{
+    const char *at = strrchr(a, '@');
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (const char *p = a; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (at && p > at && c >= 'A' && c <= 'Z')
+            c = (unsigned char)(c - 'A' + 'a');
+        h = (h ^ c) * UINT64_C(0x100000001b3);
+    }
+    return (size_t)h;
+}
+
+/* The slot where 'addr' is, or the empty slot where it would go. */
+static size_t *find_slot(const struct addr_list *l, const char *addr)
+{
+    size_t mask = l->nslots - 1;
+    for (size_t i = address_hash(addr) & mask;; i = (i + 1) & mask) {
+        size_t *slot = &l->slots[i];
+        if (*slot == 0 || same_address(l->v[*slot - 1], addr))
+            return slot;
+    }
+}
+
+/* Keep the set at most half full (so probing stays short). */
+static void grow_set(struct addr_list *l)
+{
+    if (l->nslots && 2 * (l->n + 1) <= l->nslots)
+        return;
+    free(l->slots);
+    l->nslots = l->nslots ? 2 * l->nslots : 16;
+    while (l->nslots < 2 * (l->n + 1))
+        l->nslots *= 2;
+    l->slots = xcalloc(l->nslots, sizeof *l->slots);
+    for (size_t k = 0; k < l->n; k++)
+        *find_slot(l, l->v[k]) = k + 1;
+}
+
 void addrlist_add_unique(struct addr_list *l, char *addr)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        if (same_address(l->v[i], addr)) {
-            free(addr);
-            return;
-        }
+    grow_set(l);
+    size_t *slot = find_slot(l, addr);
+    if (*slot) {
+        free(addr);
+        return;
     }
-    l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 8;
+        l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+    }
     l->v[l->n++] = addr;
+    *slot = l->n;
 }
 
 void addrlist_free(struct addr_list *l)
@@ -391,6 +436,6 @@ void addrlist_free(struct addr_list *l)
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i]);
     free(l->v);
-    l->v = NULL;
-    l->n = 0;
+    free(l->slots);
+    memset(l, 0, sizeof *l);
 }

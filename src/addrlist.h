@@ -11,6 +11,13 @@
 struct addr_list {
     char **v;   /* bare addr-specs, "local@domain" or a bare local part */
     size_t n;
+    size_t cap;
+    /* A hash set over v for addrlist_add_unique: slot i holds the index
+     * into v plus one, or 0 when empty. Linear in the number of
+     * addresses, however many there are (10000 recipients, a mailing
+     * list's -t). */
+    size_t *slots;
+    size_t nslots;
 };
 
 /* Parse 'len' bytes of an unfolded field body and append every address to
@@ -20,7 +27,8 @@ int addrlist_parse(const char *text, size_t len, struct addr_list *out, const ch
                    size_t *at);
 
 /* Append 'addr' unless an equal address is already there (the domain is
- * compared without case, the local part exactly). Takes ownership. */
+ * compared without case, the local part exactly). Takes ownership.
+ * Constant time on average. */
 void addrlist_add_unique(struct addr_list *l, char *addr);
 void addrlist_free(struct addr_list *l);
 
