@@ -38,6 +38,7 @@ struct conn {
     size_t rpos, rlen;
     size_t wlen;
     uint64_t bytes_out;        /* everything written, for logs and tests */
+    bool no_quickack;          /* not TCP (a unix socket): no TCP_QUICKACK */
     unsigned char rbuf[CONN_RBUF_SIZE];
     unsigned char wbuf[CONN_WBUF_SIZE];
 };

@@ -14,9 +14,12 @@
 #include "log.h"
 #include "util.h"
 
-/* With PIPELINING, at most this many commands are in flight: their replies
- * fit in socket buffers, so neither side can block the other. */
-#define PIPELINE_WINDOW 64
+/* With PIPELINING, at most this many bytes of commands are in flight. The
+ * server's receive buffer holds them all even if it stops reading, so
+ * our write always ends and we go on to read its replies: neither side
+ * can block the other. Large enough that 10000 recipients cost a handful
+ * of round trips, not one per 64. */
+#define PIPELINE_WINDOW_BYTES (32 * 1024)
 
 /* Each step's words for messages, and the reason of a refusal there. */
 static const struct {
@@ -33,7 +36,6 @@ static const struct {
     [SMTP_DATA] = {"the reply to DATA", R_DATA_REFUSED},
     [SMTP_END_OF_DATA] = {"the reply to the end of the message", R_MESSAGE_REFUSED},
     [SMTP_RSET] = {"the reply to RSET", R_NONE},
-    [SMTP_QUIT] = {"the reply to QUIT", R_NONE},
 };
 
 void smtp_init(struct smtp *s, struct conn *c, bool lmtp)
@@ -234,6 +236,8 @@ static void reset_transaction(struct smtp *s)
 
 struct envelope_state {
     size_t refused;
+    struct reply trailer_reply; /* to DATA or the BDAT chunk, in the group */
+    bool trailer_answered;
     bool any_temporary;
     bool all_nouser;
     struct error first_refusal;
@@ -243,6 +247,15 @@ struct envelope_state {
     size_t ndeferred;
     struct error first_deferral;
 };
+
+/* The length of envelope command i as send_envelope_command writes it. */
+static size_t envelope_command_bytes(const struct envelope *env, size_t i, const char *params)
+{
+    if (i == 0)
+        return strlen("MAIL FROM:<>\r\n") + strlen(env->from) + strlen(params);
+    return strlen("RCPT TO:<>\r\n") + strlen(env->rcpts[i - 1]) +
+           (env->dsn_notify ? strlen(" NOTIFY=") + strlen(env->dsn_notify) : 0);
+}
 
 static int send_envelope_command(struct smtp *s, const struct envelope *env, size_t i,
                                  const char *params, struct error *err)
@@ -319,26 +332,79 @@ static bool too_many_recipients(const struct reply *r)
            ((r->enhanced[0] == '4' || r->enhanced[0] == '5') && strcmp(r->enhanced + 1, ".5.3") == 0);
 }
 
-/* MAIL FROM and every RCPT TO, pipelined when the server allows it. */
-static int send_envelope(struct smtp *s, const struct envelope *env, const char *params,
-                         smtp_refusal_fn on_refusal, void *ctx, struct envelope_state *st,
-                         struct error *err)
+/* The whole message went out and the connection failed before its
+ * verdict: it may have been delivered, so it is neither retried elsewhere
+ * nor reported as failed outright. */
+static int final_reply_lost(struct smtp *s, struct error *err)
 {
-    size_t total = 1 + env->nrcpts;
-    size_t window = s->caps.pipelining ? PIPELINE_WINDOW : 1;
+    s->broken = true;
+    err_prefix(err, "no reply after the end of the message, so it may have been delivered: ");
+    err->cls = ERR_TEMPORARY;
+    err->reason = R_MAYBE_DELIVERED;
+    err->maybe_delivered = true;
+    return -1;
+}
+
+/* What closes the envelope's group: with PIPELINING, DATA may be its last
+ * command, and so may the BDAT chunk (RFC 2920 3.1, RFC 3030 4.2), saving
+ * a round trip; their replies come after the RCPTs'. */
+enum trailer { T_NONE, T_DATA, T_BDAT };
+
+struct group {
+    enum trailer trailer;
+    const struct spool *msg; /* for T_BDAT */
+    bool add_crlf;
+};
+
+static int send_trailer(struct smtp *s, const struct group *g, struct error *err);
+
+/* MAIL FROM and every RCPT TO (and the group's trailer), pipelined when the
+ * server allows it. The trailer's reply is left in st->trailer_reply. */
+static int send_envelope(struct smtp *s, const struct envelope *env, const char *params,
+                         const struct group *g, smtp_refusal_fn on_refusal, void *ctx,
+                         struct envelope_state *st, struct error *err)
+{
+    size_t commands = 1 + env->nrcpts;
+    size_t total = commands + (g->trailer != T_NONE);
     size_t sent = 0, answered = 0;
+    size_t in_flight = 0; /* bytes of the commands sent and not answered */
     bool mail_refused = false;
     struct error mail_err;
     while (answered < total && !(mail_refused && answered == sent)) {
-        while (sent < total && sent - answered < window && !mail_refused)
+        /* one at a time without PIPELINING; else up to the window (and
+         * always at least one) */
+        while (sent < commands && !mail_refused &&
+               (sent == answered ||
+                (s->caps.pipelining && in_flight + envelope_command_bytes(env, sent, params) <=
+                                           PIPELINE_WINDOW_BYTES))) {
+            in_flight += envelope_command_bytes(env, sent, params);
             if (send_envelope_command(s, env, sent++, params, err) < 0)
                 return -1;
+        }
+        if (sent == commands && g->trailer != T_NONE && !mail_refused) {
+            if (send_trailer(s, g, err) < 0)
+                return -1;
+            sent++;
+        }
         if (flush_commands(s, err) < 0)
             return -1;
         while (answered < sent) {
             size_t i = answered++;
-            if (read_reply(s, i == 0 ? SMTP_MAIL : SMTP_RCPT, NULL, NULL, err) < 0)
-                return -1;
+            if (i < commands)
+                in_flight -= envelope_command_bytes(env, i, params);
+            /* Once the BDAT chunk is out, a reply lost before any refusal
+             * was seen leaves the message maybe delivered. */
+            bool chunk_out = g->trailer == T_BDAT && sent > commands && !mail_refused &&
+                             st->refused == 0 && st->ndeferred == 0;
+            enum smtp_step step = i == 0 ? SMTP_MAIL : i < commands ? SMTP_RCPT
+                                  : g->trailer == T_DATA ? SMTP_DATA : SMTP_END_OF_DATA;
+            if (read_reply(s, step, NULL, NULL, err) < 0)
+                return chunk_out ? final_reply_lost(s, err) : -1;
+            if (i == commands) { /* the trailer's */
+                st->trailer_reply = s->reply;
+                st->trailer_answered = true;
+                continue;
+            }
             if (mail_refused)
                 continue; /* after a refused MAIL, RCPT replies mean nothing */
             if (positive(s)) {
@@ -411,17 +477,11 @@ static int send_message_text(struct smtp *s, const struct spool *msg, bool stuff
     return r;
 }
 
-/* DATA (RFC 5321): 354, the dot-stuffed text, and the final "." line. */
-static int send_data(struct smtp *s, const struct spool *msg, bool add_crlf, struct error *err)
+/* The message text after a 354 and the final "." line (always at the
+ * start of a line), in one write. */
+static int send_data_text(struct smtp *s, const struct spool *msg, bool add_crlf,
+                          struct error *err)
 {
-    if (send_command(s, err, "DATA") < 0 || flush_commands(s, err) < 0 ||
-        read_reply(s, SMTP_DATA, NULL, NULL, err) < 0)
-        return -1;
-    if (s->reply.code != 354) {
-        refused(s, SMTP_DATA, err, "the server refused to take the message (DATA)");
-        reset_transaction(s);
-        return -1;
-    }
     if (send_message_text(s, msg, true, err) < 0)
         return -1;
     debug_sent(".", 1, NO_REDACT);
@@ -433,18 +493,40 @@ static int send_data(struct smtp *s, const struct spool *msg, bool add_crlf, str
     return 0;
 }
 
+/* DATA on its own (RFC 5321): 354, the dot-stuffed text, the final dot. */
+static int send_data(struct smtp *s, const struct spool *msg, bool add_crlf, struct error *err)
+{
+    if (send_command(s, err, "DATA") < 0 || flush_commands(s, err) < 0 ||
+        read_reply(s, SMTP_DATA, NULL, NULL, err) < 0)
+        return -1;
+    if (s->reply.code != 354) {
+        refused(s, SMTP_DATA, err, "the server refused to take the message (DATA)");
+        reset_transaction(s);
+        return -1;
+    }
+    return send_data_text(s, msg, add_crlf, err);
+}
+
 /* CHUNKING (RFC 3030): the whole message as one "BDAT n LAST" chunk, with
- * no 354 round trip and no dot-stuffing; its reply is the final one. */
-static int send_bdat(struct smtp *s, const struct spool *msg, bool add_crlf, struct error *err)
+ * no 354 round trip and no dot-stuffing; its reply is the final one. Only
+ * queued: it leaves with the next flush. */
+static int queue_bdat(struct smtp *s, const struct spool *msg, bool add_crlf, struct error *err)
 {
     uint64_t size = msg->size + (add_crlf ? 2 : 0);
     if (send_command(s, err, "BDAT %llu LAST", (unsigned long long)size) < 0 ||
         send_message_text(s, msg, false, err) < 0 ||
-        (add_crlf && conn_write(s->conn, "\r\n", 2, err) < 0) || flush_commands(s, err) < 0) {
+        (add_crlf && conn_write(s->conn, "\r\n", 2, err) < 0)) {
         s->broken = true;
         return -1;
     }
     return 0;
+}
+
+static int send_trailer(struct smtp *s, const struct group *g, struct error *err)
+{
+    if (g->trailer == T_DATA)
+        return send_command(s, err, "DATA");
+    return queue_bdat(s, g->msg, g->add_crlf, err);
 }
 
 /* LMTP (RFC 2033) answers the end of data once per accepted recipient; the
@@ -478,6 +560,47 @@ static int lmtp_replies(struct smtp *s, const struct envelope *env, const size_t
     return -1;
 }
 
+/* The group ended with DATA, and the envelope failed: a 354 may not lead
+ * to a message. With no recipient taken, an empty one is harmless (only
+ * the final dot: it goes to nobody); with some taken it would reach them,
+ * so the transaction is abandoned with the connection. */
+static void refuse_pipelined_data(struct smtp *s, const struct envelope_state *st)
+{
+    struct error ignored;
+    if (!st->trailer_answered || st->trailer_reply.code != 354) {
+        reset_transaction(s);
+        return;
+    }
+    if (st->naccepted > 0) {
+        s->broken = true;
+        return;
+    }
+    debug_sent(".", 1, NO_REDACT);
+    if (conn_write(s->conn, ".\r\n", 3, &ignored) < 0 || flush_commands(s, &ignored) < 0 ||
+        read_reply(s, SMTP_END_OF_DATA, NULL, NULL, &ignored) < 0)
+        s->broken = true;
+}
+
+/* How the data goes: DATA or BDAT, in the envelope's group or after it. A
+ * pipelined BDAT chunk is delivered to whoever was accepted before its
+ * reply is read, so it joins the group only for one recipient (refused,
+ * nobody gets it), keeping the rule that a refused recipient stops the
+ * message for all; and only for a message small enough that sending it
+ * for nothing (a refusal) costs less than the round trip it saves. */
+#define GROUP_CHUNK_MAX (1024 * 1024)
+
+static struct group plan_group(const struct smtp *s, const struct envelope *batch,
+                               const struct spool *msg, bool add_crlf)
+{
+    struct group g = {T_NONE, msg, add_crlf};
+    if (s->caps.pipelining && !s->caps.chunking)
+        g.trailer = T_DATA;
+    else if (s->caps.pipelining && s->caps.chunking && batch->nrcpts == 1 &&
+             msg->size <= GROUP_CHUNK_MAX)
+        g.trailer = T_BDAT;
+    return g;
+}
+
 /* One transaction for the recipients of 'batch': MAIL, RCPT..., the data,
  * the final reply. Recipients the server had no room for are left in
  * st->deferred; the others are marked in 'delivered' when it took them. */
@@ -486,40 +609,55 @@ static int transaction(struct smtp *s, const struct envelope *batch, const char 
                        struct envelope_state *st, smtp_refusal_fn on_refusal, void *ctx,
                        struct error *err)
 {
-    if (send_envelope(s, batch, params, on_refusal, ctx, st, err) < 0) {
-        reset_transaction(s);
-        return -1;
-    }
-    if (st->refused > 0) {
-        reset_transaction(s);
+    struct group g = plan_group(s, batch, msg, add_crlf);
+    int r = send_envelope(s, batch, params, &g, on_refusal, ctx, st, err);
+    if (r == 0 && st->refused > 0) {
         enum err_class cls = st->any_temporary ? ERR_TEMPORARY
                              : st->all_nouser  ? ERR_NOUSER
                                               : ERR_PERMANENT;
-        err_raise(err, cls, R_RECIPIENT_REFUSED, "message not sent: %zu of %zu recipient%s refused",
-                  st->refused, batch->nrcpts, batch->nrcpts == 1 ? "" : "s");
+        r = err_raise(err, cls, R_RECIPIENT_REFUSED,
+                      "message not sent: %zu of %zu recipient%s refused", st->refused,
+                      batch->nrcpts, batch->nrcpts == 1 ? "" : "s");
         err_server(err, st->first_refusal.smtp_code, st->first_refusal.enhanced, "");
-        return -1;
-    }
-    if (st->naccepted == 0) { /* every one "too many": the server is out of room */
-        reset_transaction(s);
+    } else if (r == 0 && st->naccepted == 0) { /* every one "too many": no room at all */
         *err = st->first_deferral;
         err->cls = ERR_TEMPORARY;
         err->reason = R_TOO_MANY_RECIPIENTS;
+        r = -1;
+    }
+    if (r < 0) {
+        if (g.trailer == T_DATA)
+            refuse_pipelined_data(s, st);
+        else if (g.trailer == T_NONE)
+            reset_transaction(s);
+        /* (after a BDAT LAST chunk the transaction is over either way) */
         return -1;
     }
-    if ((s->caps.chunking ? send_bdat(s, msg, add_crlf, err) : send_data(s, msg, add_crlf, err)) <
-        0)
-        return -1;
-    if (reply_read(s->conn, &s->reply, NULL, NULL, err) < 0) {
-        s->broken = true;
-        /* The whole message went out; only the verdict is missing. */
-        err_prefix(err, "no reply after the end of the message, so it may have been "
-                        "delivered: ");
-        err->cls = ERR_TEMPORARY;
-        err->reason = R_MAYBE_DELIVERED;
-        err->maybe_delivered = true;
-        return -1;
+    if (g.trailer == T_DATA) {
+        s->reply = st->trailer_reply;
+        if (s->reply.code != 354) {
+            refused(s, SMTP_DATA, err, "the server refused to take the message (DATA)");
+            reset_transaction(s);
+            return -1;
+        }
+        if (send_data_text(s, msg, add_crlf, err) < 0)
+            return -1;
+    } else if (g.trailer == T_NONE && !s->caps.chunking) {
+        if (send_data(s, msg, add_crlf, err) < 0)
+            return -1;
+    } else if (g.trailer == T_NONE) {
+        if (queue_bdat(s, msg, add_crlf, err) < 0)
+            return -1;
+        if (flush_commands(s, err) < 0) {
+            s->broken = true;
+            return -1;
+        }
     }
+    /* The final reply: read now, or read in the group (a pipelined BDAT). */
+    if (g.trailer == T_BDAT)
+        s->reply = st->trailer_reply;
+    else if (reply_read(s->conn, &s->reply, NULL, NULL, err) < 0)
+        return final_reply_lost(s, err);
     if (s->lmtp)
         return lmtp_replies(s, batch, st->accepted, st->naccepted, delivered, on_refusal, ctx,
                             err);
@@ -646,12 +784,19 @@ int smtp_send_message(struct smtp *s, const struct envelope *env, const struct s
     return r;
 }
 
+/* Its 221 is not waited for: that would be a round trip with nothing to
+ * learn (RFC 5321 4.1.1.10 asks the client to send QUIT, not to read the
+ * reply). It goes after the final reply and not with the end of the
+ * message: a server that resets the connection after QUIT would make the
+ * kernel throw away replies not yet read, the final one among them (seen
+ * in the fault matrix), and one without PIPELINING may refuse the message
+ * for it (OpenSMTPD does). */
 void smtp_quit(struct smtp *s)
 {
     struct error ignored;
     if (s->broken)
         return;
-    if (send_command(s, &ignored, "QUIT") == 0 && flush_commands(s, &ignored) == 0)
-        read_reply(s, SMTP_QUIT, NULL, NULL, &ignored);
+    if (send_command(s, &ignored, "QUIT") == 0)
+        flush_commands(s, &ignored);
     s->broken = true;
 }

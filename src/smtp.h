@@ -42,7 +42,6 @@ enum smtp_step {
     SMTP_DATA,
     SMTP_END_OF_DATA,
     SMTP_RSET,
-    SMTP_QUIT,
 };
 
 /* The primitives the session's state machine (session.c) is built of:
@@ -66,19 +65,20 @@ int smtp_auth_exchange(struct smtp *s, const char *line, size_t redact_from, cha
 typedef void (*smtp_refusal_fn)(void *ctx, const char *rcpt, const struct error *e);
 
 /* One message: MAIL, RCPT for each recipient, DATA (or BDAT) with the
- * spooled text. If any recipient is refused nothing is sent (msmtp's
- * rule) and the transaction is reset. Recipients the server has no room
- * for in one transaction (452, RFC 5321 4.5.3.1.10) go in the next ones of
- * the same session. Success means the server's final 2xx for every
- * recipient; 'delivered' (nrcpts entries, or NULL) says which recipients
- * it covered, also when a later transaction failed. */
+ * spooled text; with PIPELINING, DATA (or, for one recipient, the BDAT
+ * chunk) joins the MAIL/RCPT group. If any recipient is refused nothing
+ * is sent (msmtp's rule). Recipients the server has no room for in one
+ * transaction (452, RFC 5321 4.5.3.1.10) go in the next ones of the same
+ * session. Success means the server's final 2xx for every recipient; 'delivered' (nrcpts
+ * entries, or NULL) says which recipients it covered, also when a later
+ * transaction failed. */
 int smtp_send_message(struct smtp *s, const struct envelope *env, const struct spool *msg,
-                      smtp_refusal_fn on_refusal, void *ctx, bool *delivered,
-                      struct error *err);
+                      smtp_refusal_fn on_refusal, void *ctx, bool *delivered, struct error *err);
 
 /* RSET: end the transaction (or check that the session still answers). */
 int smtp_rset(struct smtp *s, struct error *err);
-/* Say goodbye if the connection is still usable. Never fails. */
+/* Say goodbye (QUIT, its reply not waited for) if the connection is still
+ * usable. Never fails. */
 void smtp_quit(struct smtp *s);
 
 #endif

@@ -148,6 +148,20 @@ start_server() {
     PORT=$(cat "$DIR/port")
 }
 
+# settled: wait (up to 5 s each) until the sessions of the server started
+# last have ended, so their logs are complete: outpost sends QUIT without
+# waiting for the 221, and may be gone before the server has logged it.
+settled() {
+    local f i
+    for f in "$DIR"/session-*.log; do
+        [ -e "$f" ] || continue
+        for i in $(seq 1 100); do
+            grep -qx -- '-- session over' "$f" && break
+            sleep 0.05
+        done
+    done
+}
+
 # stop_server: stop the server started last (its port can be used again,
 # with SERVER_PORT=PORT start_server ...).
 stop_server() {

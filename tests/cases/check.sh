@@ -44,7 +44,7 @@ check "rset: the server's reply" line rset ok "250"
 check "summary: the endpoint the next message would use" \
     grep -qx "summary: account 'default' can send: the next message would go to localhost port $GOOD (STARTTLS)" "$OUT"
 check "the password is shown nowhere" no_password
-probe_only() { grep -q "^C: RSET" "$1" && grep -q "^C: QUIT" "$1" && lacks "^C: MAIL" "$1"; }
+probe_only() { settled && grep -q "^C: RSET" "$1" && grep -q "^C: QUIT" "$1" && lacks "^C: MAIL" "$1"; }
 check "the server saw AUTH, RSET and QUIT, and no MAIL" probe_only "$DIR/session-1.log"
 check "no message was delivered" sh -c '! ls "$0"/msg-* 2>/dev/null' "$DIR"
 

@@ -50,6 +50,26 @@ bash -n "$srcdir/contrib/bench/bench.sh"
 is "$?" 0 "the benchmark script is valid bash"
 "$TEST_PYTHON" -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$srcdir/contrib/bench/ceiling.py"
 is "$?" 0 "the ceiling client is valid Python"
+# The floor client through the delay proxy, to the scripted server: it
+# sends the message whole, in the groups it claims, and the proxy delays.
+printf 'Subject: floor\n\n.a dot\nbody\n' >"$T/floor.msg"
+for offer in '"PIPELINING", "CHUNKING"' '"PIPELINING"'; do
+    start_server "floor-$(echo "$offer" | tr -dc A-Z)" "{\"ehlo\": [$offer]}"
+    "$TEST_PYTHON" "$srcdir/contrib/bench/delayproxy.py" "$T/proxy.port" "$PORT" 25 &
+    SERVER_PIDS+=($!)
+    for _ in $(seq 1 100); do [ -s "$T/proxy.port" ] && break; sleep 0.05; done
+    "$TEST_PYTHON" "$srcdir/contrib/bench/floor.py" --mode plain --port "$(cat "$T/proxy.port")" \
+        --runs 1 --message "$T/floor.msg" >"$T/floor.out" 2>"$ERR"
+    rm -f "$T/proxy.port"
+    settled
+    check "floor.py ($offer): one time, of at least 100 ms (the greeting and two round trips, 25 ms each way)" \
+        "$TEST_PYTHON" -c 'import sys; v = [float(l) for l in open(sys.argv[1])]; sys.exit(not (len(v) == 1 and v[0] >= 100))' "$T/floor.out"
+    check "floor.py ($offer): the message arrived, dot-stuffing undone" \
+        grep -q $'^\\.a dot\r$' "$DIR/msg-2.eml"
+    check "floor.py ($offer): the round trips the RFCs leave (EHLO and the group; with DATA, the text too)" \
+        test "$(grep -c "^-- client's turn" "$DIR/session-2.log")" -eq "$([ "$offer" = '"PIPELINING"' ] && echo 3 || echo 2)"
+done
+
 if ${CC:-cc} -O2 -o "$T/runstat" "$srcdir/contrib/bench/runstat.c" 2>"$ERR"; then
     printf 'hello\n' >"$T/runstat.in"
     "$T/runstat" "$T/runstat.in" "$T/runstat.out" sh -c 'cat >/dev/null; exit 3'

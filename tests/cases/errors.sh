@@ -22,6 +22,14 @@ fault() {
 one_line() { [ "$(grep -vc '^outpost: what to do: ' "$ERR")" -eq 1 ] && [ "$(wc -l <"$ERR")" -le 2 ]; }
 no_data() { lacks '^C: DATA' "$DIR"/session-*.log; }
 no_message() { ! ls "$DIR"/msg-*.eml >/dev/null 2>&1; }
+# With PIPELINING, DATA goes in the envelope's group (RFC 2920 3.1): after a
+# refusal no message text follows it, and nothing is delivered.
+no_text() {
+    no_message && lacks -E '^-- (closed during the data, after [1-9]|data for no recipient: [1-9])' \
+        "$DIR"/session-*.log
+}
+NOPIPE='"ehlo": ["8BITMIME", "ENHANCEDSTATUSCODES"]'
+
 
 # ---- refusals --------------------------------------------------------------
 fault rcpt550 '{"faults": [{"at": "RCPT", "match": "bad@", "reply": "550 5.1.1 <bad@example.org>: Recipient address rejected: User unknown"}]}'
@@ -29,15 +37,33 @@ run_outpost -oi good@example.org bad@example.org <"$T/msg"
 is "$RC" 67 "550 5.1.1 on one RCPT: exit 67 (EX_NOUSER)"
 check "550 on RCPT: the recipient and the server's words are reported" \
     said "recipient <bad@example.org> refused (server said: 550 5.1.1 <bad@example.org>: Recipient address rejected: User unknown)"
-check "550 on RCPT: the message is not sent to the others either" no_data
-check "550 on RCPT: the transaction is reset" grep -q '^C: RSET' "$DIR/session-1.log"
+check "550 on RCPT: the message is not sent to the others either" no_text
+check "550 on RCPT, the other taken and DATA answered 354: the connection is dropped before any text" \
+    grep -qx -- '-- closed during the data, after 0 bytes' "$DIR/session-1.log"
 check "550 on RCPT: a summary line says the message was not sent" \
     said "message not sent: 1 of 2 recipients refused"
+
+fault rcpt550np "{$NOPIPE, \"faults\": [{\"at\": \"RCPT\", \"match\": \"bad@\", \"reply\": \"550 5.1.1 User unknown\"}]}"
+run_outpost -oi good@example.org bad@example.org <"$T/msg"
+is "$RC" 67 "550 on one RCPT, no PIPELINING: exit 67"
+check "550 on RCPT, no PIPELINING: no DATA" no_data
+check "550 on RCPT, no PIPELINING: the transaction is reset" grep -q '^C: RSET' "$DIR/session-1.log"
 
 fault rcpt554 '{"faults": [{"at": "RCPT", "reply": "554 5.7.1 <x@example.org>: Relay access denied"}]}'
 run_outpost -oi x@example.org <"$T/msg"
 is "$RC" 69 "554 5.7.1 on RCPT: exit 69 (EX_UNAVAILABLE)"
-check "554 on RCPT: no DATA" no_data
+check "554 on RCPT: no text, and not the pipelined DATA's refusal but the recipient's is reported" \
+    eval 'no_text && said "Relay access denied" && lacks "no valid recipients" "$ERR"'
+check "554 on RCPT: the pipelined DATA refused, the transaction is reset" \
+    grep -A1 -x 'S: 554 5.5.1 Error: no valid recipients' "$DIR/session-1.log" | grep -qx 'C: RSET'
+
+fault rcpt554lax '{"data_without_rcpts": true, "faults": [{"at": "RCPT", "reply": "554 5.7.1 Relay access denied"}]}'
+run_outpost -oi x@example.org y@example.org <"$T/msg"
+is "$RC" 69 "no recipient taken, but DATA answered 354: exit 69"
+check "no recipient taken, DATA answered 354: only the final dot went (RFC 2920 3.1)" \
+    grep -qx -- '-- data for no recipient: 0 bytes' "$DIR/session-1.log"
+check "no recipient taken, DATA answered 354: nothing delivered, the session ended with QUIT" \
+    eval 'settled && no_message && grep -qx "C: QUIT" "$DIR/session-1.log"'
 
 fault rcpt452 '{"faults": [{"at": "RCPT", "reply": "452 4.2.2 Mailbox full"}]}'
 run_outpost -oi x@example.org <"$T/msg"
@@ -48,7 +74,7 @@ run_outpost -oi x@example.org <"$T/msg"
 is "$RC" 75 "451 at MAIL: exit 75"
 check "451 at MAIL: one line with the server's words" \
     said "sender <sender@example.com> refused (server said: 451 4.3.0 Try again later)"
-check "451 at MAIL: no DATA" no_data
+check "451 at MAIL: no message text" no_text
 check "451 at MAIL: exactly one line on stderr" one_line
 
 fault mail553 '{"faults": [{"at": "MAIL", "reply": "553 5.7.1 Sender address rejected: not owned by user"}]}'

@@ -58,6 +58,8 @@ is "$(stored "$DIR")" 4 "-q: four messages delivered"
 is "$(ls "$DIR"/session-*.log | wc -l)" 1 "-q: through one session"
 check "-q: MAIL and RCPT were pipelined" grep -q "^C: RCPT" "$DIR/session-1.log"
 check "-q: the first message is intact" grep -q '^end-of-first' "$DIR/msg-1.eml"
+settled
+is "$(grep -c '^C: QUIT' "$DIR/session-1.log")" 1 "-q: one QUIT for the four"
 is "$("$TEST_PYTHON" -c 'import json,sys; e=json.load(open(sys.argv[1])); print(e["mail_from"], *e["rcpts"])' "$DIR/msg-1.json")" \
     "me@example.org a@example.org b@example.org" "-q: the stored envelope was used"
 check "-q: headers were added once, at submission" test "$(grep -c '^Message-ID:' "$DIR/msg-1.eml")" = 1

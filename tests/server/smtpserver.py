@@ -42,6 +42,12 @@ The script (JSON) may set:
                  logged as "-- authenticated as U with MECH".
     "max_rcpts": N: accept at most N recipients per transaction, then
                  "452 4.5.3 Error: too many recipients" (RFC 5321 4.5.3.1.10)
+    "quit_wait": S: after QUIT, wait up to S seconds for the client to close
+                 before answering; log "-- the client left without waiting
+                 for the 221" or "-- the client waited for the 221"
+    "data_without_rcpts": true: answer DATA with 354 even when no recipient
+                 was accepted (then read the data, log "-- data for no
+                 recipient: N bytes" and refuse it)
     "read_rate": bytes per second: read no faster than this (with a small
                  receive buffer), so a long message takes a while
     "faults":    a list of rules; the first that matches a step applies:
@@ -69,6 +75,14 @@ The script (JSON) may set:
     CHUNKING in "ehlo". msg-M.raw is then the chunks' bytes, as msg-M.eml.
     "stall" keeps reading and never answers; "stall_noread" stops reading
     too, so the client's writes eventually block.
+
+"-- session over" ends session-N.log: outpost does not wait for QUIT's 221,
+so a test reading the whole dialogue waits for it (settled, tests/lib.sh).
+
+"-- client's turn" in session-N.log: data came from the client after the
+server had written: a round trip (the rounds of a TLS handshake are not
+counted). A client that sends QUIT without waiting for its 221 waited once
+per turn; see speed.sh.
 """
 
 import argparse
@@ -175,6 +189,7 @@ class Session(socketserver.BaseRequestHandler):
             self.sock.sendall(data)
         except OSError:
             raise Closed()
+        self.answered = True
 
     def reply(self, text):
         for line in text.split("\n"):
@@ -188,6 +203,13 @@ class Session(socketserver.BaseRequestHandler):
             raise Closed()
         if not data:
             raise Closed()
+        if getattr(self, "answered", False):
+            # Something came after the server last wrote: the client read
+            # that (or, pipelining, had sent it at once and it would have
+            # come with what came before: one write arrives whole on
+            # loopback).
+            self.log("-- client's turn")
+            self.answered = False
         self.buf += data
         rate = self.script.get("read_rate")
         if rate:
@@ -350,6 +372,7 @@ class Session(socketserver.BaseRequestHandler):
         except Closed:
             pass
         finally:
+            self.log("-- session over")
             try:
                 self.sock.close()
             except OSError:
@@ -558,6 +581,18 @@ class Session(socketserver.BaseRequestHandler):
             self.reply("250 2.1.5 Ok")
 
     def cmd_DATA(self, line, arg):
+        if not self.rcpts and self.script.get("data_without_rcpts"):
+            # Some servers answer 354 even so (RFC 2920 3.1 warns of them)
+            self.reply("354 End data with <CR><LF>.<CR><LF>")
+            size = 0
+            while True:
+                chunk = self.read_line()
+                if chunk in (b".\r\n", b".\n"):
+                    break
+                size += len(chunk)
+            self.log("-- data for no recipient: %d bytes" % size)
+            self.reply("554 5.5.1 Error: no valid recipients")
+            return
         if not self.rcpts:
             self.reply("554 5.5.1 Error: no valid recipients")
             return
@@ -567,7 +602,11 @@ class Session(socketserver.BaseRequestHandler):
         body = bytearray()
         first = True
         while True:
-            chunk = self.read_line()
+            try:
+                chunk = self.read_line()
+            except Closed:
+                self.log("-- closed during the data, after %d bytes" % len(raw))
+                raise
             raw += chunk
             if chunk in (b".\r\n", b".\n"):
                 break
@@ -631,6 +670,21 @@ class Session(socketserver.BaseRequestHandler):
         self.apply("NOOP", "250 2.0.0 Ok", line)
 
     def cmd_QUIT(self, line, arg):
+        wait = self.script.get("quit_wait")
+        if wait and not self.buf:
+            # Does the client go without the 221? (it has nothing to learn)
+            self.sock.settimeout(wait)
+            try:
+                left = self.sock.recv(1) == b""
+            except socket.timeout:
+                left = False
+            except OSError:
+                left = True
+            self.sock.settimeout(None)
+            self.log("-- the client left without waiting for the 221" if left
+                     else "-- the client waited for the 221")
+            if left:
+                raise Closed()
         self.apply("QUIT", "221 2.0.0 Bye", line)
         raise Closed()
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The fault-injection matrix: every connection mode x every step of the
-dialogue x every kind of fault, with the queue off and on.
+dialogue x every kind of fault, with the queue off and on; the steps of the
+transaction also with CHUNKING offered and with PIPELINING not offered.
 
     faultmatrix.py OUTPOST PKI_DIR WORK_DIR
 
@@ -41,6 +42,17 @@ PASSWORD = "matrix-Pa55word"
 MARKER = "fault-matrix-body-7c1e"
 
 MODES = ("plain", "starttls", "implicit")
+# What the server offers, for the steps of the transaction (from MAIL on):
+# with PIPELINING, DATA closes the MAIL/RCPT group and QUIT goes with the
+# final dot; with CHUNKING too, the one recipient's BDAT chunk and QUIT go
+# in the group; without either, one command at a time. The steps before
+# MAIL run with the first only.
+BASE_CAPS = ["8BITMIME", "SIZE 104857600", "ENHANCEDSTATUSCODES"]
+OFFERS = (("pipelining", ["PIPELINING"] + BASE_CAPS),
+          ("chunking", ["PIPELINING", "CHUNKING"] + BASE_CAPS),
+          ("one at a time", BASE_CAPS))
+TRANSACTION_STEPS = ("MAIL", "RCPT", "DATA", "mid-body", "after the final dot", "QUIT")
+NO_DATA_STEPS = ("DATA", "mid-body")  # with CHUNKING there is no DATA
 FAULTS = ("close", "reset", "stall", "garbage", "no-crlf", "4xx", "5xx")
 GARBAGE = "\u00ff\u00fe hello? \u0001 this is no reply\r\n"
 
@@ -120,6 +132,10 @@ EXPECT = {
     "after the final dot": dict(NET, garbage=75, **{"no-crlf": 75, "4xx": 75, "5xx": 69}),
     "QUIT": dict(close=0, reset=0, stall=0, garbage=0, **{"no-crlf": 0, "4xx": 0, "5xx": 0}),
 }
+# With CHUNKING the one recipient's BDAT chunk goes with MAIL and RCPT: once
+# it is out, a malformed reply to either leaves the message maybe delivered
+# (75), as after the final dot.
+EXPECT_BY_OFFER = {"chunking": {"MAIL": dict(garbage=75), "RCPT": dict(garbage=75)}}
 
 
 def rule_for(step, fault, mode):
@@ -147,9 +163,9 @@ def rule_for(step, fault, mode):
     return rule
 
 
-def script_for(mode, pki, rule):
+def script_for(mode, pki, rule, caps):
     script = {"auth": {"user": "joe@example.com", "password": PASSWORD, "mechanisms": ["LOGIN"]},
-              "faults": [rule]}
+              "faults": [rule], "ehlo": caps}
     if mode != "plain":
         script["tls"] = {"mode": mode, "cert": os.path.join(pki, "server.pem"),
                          "key": os.path.join(pki, "key.pem")}
@@ -173,7 +189,10 @@ def config_for(mode, pki, port, queue_dir):
 def start_server(script, record):
     handler = type("CellSession", (smtpserver.Session,),
                    {"script": script, "recorder": smtpserver.Recorder(record)})
-    server = smtpserver.Server(("127.0.0.1", 0), handler)
+    # (its session threads are joined by server_close: the transcript is
+    # complete when it is read, though outpost does not wait for the 221)
+    server = type("CellServer", (smtpserver.Server,), {"daemon_threads": False})(
+        ("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
@@ -192,14 +211,15 @@ def close_stdout_stderr():
     os.close(2)
 
 
-def run_cell(outpost, pki, work, n, mode, step_name, step, fault, queue, closed):
+def run_cell(outpost, pki, work, n, mode, step_name, step, fault, queue, closed, offer):
     cell = os.path.join(work, "cell-%d" % n)
     record = os.path.join(cell, "server")
     home = os.path.join(cell, "home")
     for d in (record, home, os.path.join(cell, "tmp")):
         os.makedirs(d)
     queue_dir = os.path.join(cell, "queue") if queue else None
-    server = start_server(script_for(mode, pki, rule_for(step, fault, mode)), record)
+    caps = dict(OFFERS)[offer]
+    server = start_server(script_for(mode, pki, rule_for(step, fault, mode), caps), record)
     try:
         conf = os.path.join(cell, "config")
         fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -231,7 +251,8 @@ def run_cell(outpost, pki, work, n, mode, step_name, step, fault, queue, closed)
     accepted = "S: 250 2.0.0 Ok: queued as" in transcript
     entries = queue_entries(queue_dir) if queue else []
 
-    expected = EXPECT[step_name][fault]
+    expected = EXPECT_BY_OFFER.get(offer, {}).get(step_name, {}).get(fault,
+                                                                     EXPECT[step_name][fault])
     if isinstance(expected, dict):
         expected = expected[mode]
     queued_expected = queue and expected == 75
@@ -261,8 +282,9 @@ def run_cell(outpost, pki, work, n, mode, step_name, step, fault, queue, closed)
     if PASSWORD.encode() in stderr:
         problems.append("the password appears in outpost's output")
     # The name is the same on every run; the time goes in the details.
-    desc = "%s, %s, %s, queue %s%s: exit %s" % (
-        mode, step_name, fault, "on" if queue else "off",
+    desc = "%s%s, %s, %s, queue %s%s: exit %s" % (
+        mode, "" if offer == OFFERS[0][0] else " (%s)" % offer, step_name, fault,
+        "on" if queue else "off",
         ", stdout and stderr closed" if closed else "", rc)
     detail = []
     if problems:
@@ -280,8 +302,13 @@ def main():
             for step_name, step in STEPS:
                 if mode not in step.get("modes", MODES):
                     continue
-                for fault in FAULTS:
-                    cells.append((mode, step_name, step, fault, queue, closed))
+                for offer, _ in OFFERS:
+                    if offer != OFFERS[0][0] and step_name not in TRANSACTION_STEPS:
+                        continue
+                    if offer == "chunking" and step_name in NO_DATA_STEPS:
+                        continue
+                    for fault in FAULTS:
+                        cells.append((mode, step_name, step, fault, queue, closed, offer))
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(run_cell, outpost, pki, work, n, *c)
                    for n, c in enumerate(cells, 1)]
@@ -295,6 +322,8 @@ def main():
         failed += status
         by_rc[rc] = by_rc.get(rc, 0) + 1
     per_mode = ", ".join("%s %d" % (m, sum(1 for c in cells if c[0] == m)) for m in MODES)
+    per_mode += "; " + ", ".join("%s %d" % (o, sum(1 for c in cells if c[6] == o))
+                                 for o, _ in OFFERS)
     codes = ", ".join("exit %s: %d" % (k, by_rc[k]) for k in sorted(by_rc, key=str))
     print("# fault matrix: %d cells (%s; queue off, on, and on with stdout and stderr "
           "closed): %d passed, %d failed; %s"

@@ -14,12 +14,42 @@ static struct script *of(struct conn *c)
     return c->tp_state;
 }
 
+/* The answers to every complete line sent since the last read. */
+static void hear(struct script *s)
+{
+    for (;;) {
+        const char *start = s->sent.data + s->heard;
+        const char *nl = memchr(start, '\n', s->sent.len - s->heard);
+        if (!nl)
+            return;
+        size_t len = (size_t)(nl - start) + 1;
+        const char *reply = s->answer(s->answer_ctx, start, len);
+        if (reply)
+            sb_puts(&s->replies, reply);
+        s->heard += len;
+    }
+}
+
 static ssize_t script_read(struct conn *c, void *buf, size_t n, short *want)
 {
     struct script *s = of(c);
     *want = POLLIN;
     s->reads++;
-    const char *seg = s->segments[s->next];
+    if (s->sent.len > s->sent_at_wait) { /* it wrote, and now needs an answer */
+        s->waits++;
+        s->sent_at_wait = s->sent.len;
+    }
+    if (s->answer) {
+        hear(s);
+        size_t left = s->replies.len - s->replies_read;
+        if (left > 0) {
+            size_t k = left < n ? left : n;
+            memcpy(buf, s->replies.data + s->replies_read, k);
+            s->replies_read += k;
+            return (ssize_t)k;
+        }
+    }
+    const char *seg = s->answer ? NULL : s->segments[s->next];
     if (!seg) {
         if (s->end == SCRIPT_CLOSE)
             return 0;
@@ -73,6 +103,16 @@ void script_start(struct script *s, struct conn *c, const char *const *segments,
     conn_set_transport(c, &scripted, s);
 }
 
+void script_start_answering(struct script *s, struct conn *c, script_answer_fn answer, void *ctx,
+                            enum script_end end, int timeout_ms)
+{
+    static const char *const none[] = {NULL};
+    script_start(s, c, none, end, timeout_ms);
+    s->answer = answer;
+    s->answer_ctx = ctx;
+    sb_init(&s->replies);
+}
+
 const char *script_sent(struct script *s)
 {
     sb_append(&s->sent, "", 1);
@@ -93,6 +133,7 @@ int script_count(struct script *s, const char *line)
 void script_free(struct script *s)
 {
     sb_free(&s->sent);
+    sb_free(&s->replies);
     close(s->pipe[0]);
     close(s->pipe[1]);
 }

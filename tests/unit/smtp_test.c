@@ -80,9 +80,13 @@ static void test_pipelined_data(void)
     is_str(script_sent(&r.sc),
            "MAIL FROM:<me@example.org> SIZE=31\r\nRCPT TO:<a@example.org>\r\n"
            "RCPT TO:<b@example.org>\r\nDATA\r\nSubject: t\r\n\r\n..dot line\r\nbody\r\n.\r\n",
-           "pipelined DATA: MAIL and both RCPTs in one group, the text dot-stuffed, the dot");
+           "pipelined DATA: MAIL, both RCPTs and DATA in one group, the text dot-stuffed, the dot");
+    is_int(r.sc.waits, 2, "pipelined DATA: two waits (the group's replies, the final reply)");
     ok(r.delivered[0] && r.delivered[1], "pipelined DATA: both recipients marked delivered");
     is_int(r.s.reply.code, 250, "the final reply is kept");
+    smtp_quit(&r.s);
+    is_int(script_count(&r.sc, "QUIT"), 1, "then QUIT...");
+    is_int(r.sc.waits, 2, "...and its 221 is not waited for");
     end(&r);
 }
 
@@ -104,11 +108,70 @@ static void test_bdat(void)
     struct run r;
     const char *const server[] = {"250 ok\r\n250 ok\r\n", "250 2.0.0 queued\r\n", NULL};
     begin(&r, server, SCRIPT_CLOSE, false, "PIPELINING\nCHUNKING");
-    const char *rcpts[] = {"a@example.org"};
+    const char *rcpts[] = {"a@example.org", "b@example.org"};
     is_int(send(&r, "me@example.org", rcpts, 1, NULL), 0, "BDAT: delivered");
-    ok(strstr(script_sent(&r.sc), "BDAT 31 LAST\r\nSubject: t\r\n\r\n.dot line\r\nbody\r\n") &&
-           !strstr(script_sent(&r.sc), "DATA\r\n"),
-       "BDAT: one chunk of the exact size, no DATA, no dot-stuffing");
+    is_str(script_sent(&r.sc),
+           "MAIL FROM:<me@example.org>\r\nRCPT TO:<a@example.org>\r\n"
+           "BDAT 31 LAST\r\nSubject: t\r\n\r\n.dot line\r\nbody\r\n",
+           "BDAT, one recipient: the chunk (exact size, no dot-stuffing) in the envelope's group");
+    is_int(r.sc.waits, 1, "BDAT, one recipient: one wait, for every reply at once");
+    ok(r.delivered[0] && r.s.reply.code == 250, "BDAT: delivered on the chunk's 250");
+    end(&r);
+
+    /* two recipients: the chunk waits for the RCPT replies (one refused
+     * must stop the message for the other) */
+    const char *const two[] = {"250 ok\r\n250 ok\r\n250 ok\r\n", "250 queued\r\n", NULL};
+    begin(&r, two, SCRIPT_CLOSE, false, "PIPELINING\nCHUNKING");
+    is_int(send(&r, "me@example.org", rcpts, 2, NULL), 0, "BDAT, two recipients: delivered");
+    is_int(r.sc.waits, 2, "BDAT, two recipients: two waits (the chunk after the RCPT replies)");
+    end(&r);
+
+    /* one recipient, refused: the chunk was sent with it; nobody has it */
+    const char *const refused1[] = {"250 ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid "
+                                    "recipients\r\n", NULL};
+    begin(&r, refused1, SCRIPT_CLOSE, false, "PIPELINING\nCHUNKING\nENHANCEDSTATUSCODES");
+    is_int(send(&r, "me@example.org", rcpts, 1, NULL), -1, "BDAT in the group, RCPT refused");
+    is_int(r.err.reason, R_RECIPIENT_REFUSED, "...the reason is the recipient, not the chunk");
+    is_int(r.err.cls, ERR_NOUSER, "...no such user");
+    ok(!r.delivered[0], "...not delivered");
+    end(&r);
+
+    /* one recipient taken, the chunk's reply lost: maybe delivered */
+    const char *const lost[] = {"250 ok\r\n250 ok\r\n", NULL};
+    begin(&r, lost, SCRIPT_CLOSE, false, "PIPELINING\nCHUNKING");
+    is_int(send(&r, "me@example.org", rcpts, 1, NULL), -1, "BDAT in the group, reply lost");
+    ok(r.err.maybe_delivered && r.err.reason == R_MAYBE_DELIVERED,
+       "...it may have been delivered: never resent at once");
+    end(&r);
+
+    /* the chunk out, the connection gone before the RCPT's reply: nothing
+     * says nobody has it */
+    const char *const early[] = {"250 ok\r\n", NULL};
+    begin(&r, early, SCRIPT_RESET, false, "PIPELINING\nCHUNKING");
+    is_int(send(&r, "me@example.org", rcpts, 1, NULL), -1, "BDAT in the group, reset at RCPT");
+    ok(r.err.maybe_delivered, "...maybe delivered (the chunk had gone)");
+    end(&r);
+
+    /* the sender refused, the connection gone before the chunk's reply:
+     * nobody can have it */
+    const char *const mail[] = {"553 5.7.1 not yours\r\n503 no\r\n", NULL};
+    begin(&r, mail, SCRIPT_CLOSE, false, "PIPELINING\nCHUNKING");
+    is_int(send(&r, "me@example.org", rcpts, 1, NULL), -1, "BDAT in the group, MAIL refused");
+    ok(!r.err.maybe_delivered, "...and not 'maybe delivered' when the reply is lost");
+    end(&r);
+
+    /* a large message: the chunk waits for the envelope's replies */
+    close(r.sp.fd);
+    begin(&r, server, SCRIPT_CLOSE, false, "PIPELINING\nCHUNKING");
+    close(r.sp.fd);
+    size_t big = 2 * 1024 * 1024;
+    char *text = xmalloc(big + 1);
+    memset(text, 'x', big);
+    memcpy(text + big - 2, "\r\n", 3);
+    make_spool(&r.sp, text);
+    free(text);
+    is_int(send(&r, "me@example.org", rcpts, 1, NULL), 0, "a 2 MB message: delivered");
+    is_int(r.sc.waits, 2, "...its chunk not sent before the envelope's replies (two waits)");
     end(&r);
 }
 
@@ -129,7 +192,10 @@ static void test_crlf_before_the_dot(void)
 static void test_refused_recipient(void)
 {
     struct run r;
-    const char *const server[] = {"250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n",
+    /* one taken, one refused, and DATA (in the group) answered 354: a
+     * final dot would give the other an empty message, so the connection
+     * is dropped with the transaction unfinished */
+    const char *const server[] = {"250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n",
                                   "250 reset\r\n", NULL};
     begin(&r, server, SCRIPT_CLOSE, false, "PIPELINING\nENHANCEDSTATUSCODES");
     const char *rcpts[] = {"x@example.org", "a@example.org"};
@@ -137,16 +203,48 @@ static void test_refused_recipient(void)
     is_int(r.err.cls, ERR_NOUSER, "5.1.1: no such user (67)");
     is_int(r.err.reason, R_RECIPIENT_REFUSED, "the reason: recipient refused");
     is_int(r.refusals, 1, "the refusal was reported once");
-    ok(!strstr(script_sent(&r.sc), "DATA") && strstr(script_sent(&r.sc), "RSET\r\n"),
-       "no DATA, and the transaction was reset");
+    ok(!strstr(script_sent(&r.sc), "Subject") && !strstr(script_sent(&r.sc), "\r\n.\r\n"),
+       "354 with one recipient taken: no text and no final dot");
+    ok(r.s.broken, "...the connection is given up (the transaction never ends)");
     ok(!r.delivered[0] && !r.delivered[1], "nobody marked delivered");
+    end(&r);
+
+    /* none taken: the server refuses the pipelined DATA; RSET */
+    const char *const none[] = {"250 ok\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n554 5.5.1 no valid "
+                                "recipients\r\n", "250 reset\r\n", NULL};
+    begin(&r, none, SCRIPT_CLOSE, false, "PIPELINING\nENHANCEDSTATUSCODES");
+    is_int(send(&r, "me@example.org", rcpts, 2, NULL), -1, "both refused: not sent");
+    is_int(r.err.reason, R_RECIPIENT_REFUSED, "...the reason is the recipients, not DATA");
+    ok(!strstr(script_sent(&r.sc), "Subject") && strstr(script_sent(&r.sc), "DATA\r\nRSET\r\n"),
+       "both refused, DATA refused: no text, and the transaction was reset");
+    ok(!r.s.broken, "...the session can go on");
+    end(&r);
+
+    /* none taken and a 354 all the same (RFC 2920 3.1): only the final dot */
+    const char *const lax[] = {"250 ok\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n354 go\r\n",
+                               "554 5.5.1 no valid recipients\r\n", NULL};
+    begin(&r, lax, SCRIPT_CLOSE, false, "PIPELINING\nENHANCEDSTATUSCODES");
+    is_int(send(&r, "me@example.org", rcpts, 2, NULL), -1, "both refused, 354 anyway: not sent");
+    ok(strstr(script_sent(&r.sc), "DATA\r\n.\r\n") && !strstr(script_sent(&r.sc), "Subject"),
+       "...only the final dot went, no text");
+    ok(!r.s.broken, "...the session can go on");
+    end(&r);
+
+    /* without PIPELINING nothing changes: no DATA after a refusal */
+    const char *const plain[] = {"250 ok\r\n", "550 5.1.1 no\r\n", "250 ok\r\n",
+                                 "250 reset\r\n", NULL};
+    begin(&r, plain, SCRIPT_CLOSE, false, "ENHANCEDSTATUSCODES");
+    is_int(send(&r, "me@example.org", rcpts, 2, NULL), -1, "no PIPELINING, one refused");
+    ok(!strstr(script_sent(&r.sc), "DATA") && strstr(script_sent(&r.sc), "RSET\r\n"),
+       "no PIPELINING: no DATA, and the transaction was reset");
     end(&r);
 }
 
 static void test_refused_sender(void)
 {
     struct run r;
-    const char *const server[] = {"553 5.7.1 not yours\r\n503 no\r\n", "250 reset\r\n", NULL};
+    const char *const server[] = {"553 5.7.1 not yours\r\n503 no\r\n503 no\r\n",
+                                  "250 reset\r\n", NULL};
     begin(&r, server, SCRIPT_CLOSE, false, "PIPELINING");
     const char *rcpts[] = {"a@example.org"};
     is_int(send(&r, "me@example.org", rcpts, 1, NULL), -1, "a refused sender: not sent");
@@ -160,7 +258,8 @@ static void test_refused_sender(void)
 static void test_temporary_recipient(void)
 {
     struct run r;
-    const char *const server[] = {"250 ok\r\n451 4.7.1 greylisted\r\n", "250 reset\r\n", NULL};
+    const char *const server[] = {"250 ok\r\n451 4.7.1 greylisted\r\n554 no recipients\r\n",
+                                  "250 reset\r\n", NULL};
     begin(&r, server, SCRIPT_CLOSE, false, "PIPELINING");
     const char *rcpts[] = {"a@example.org"};
     is_int(send(&r, "me@example.org", rcpts, 1, NULL), -1, "a 451 to RCPT: not sent");
@@ -182,9 +281,11 @@ static void test_too_many_recipients(void)
     is_int(script_count(&r.sc, "RCPT TO:<b@example.org>"), 2, "452: b again in the second");
     is_int(script_count(&r.sc, "RCPT TO:<c@example.org>"), 2, "452: c again in the second");
     ok(r.delivered[0] && r.delivered[1] && r.delivered[2], "452: all three delivered");
+    is_int(r.sc.waits, 4, "452: four waits (a group and a final reply each)");
     end(&r);
 
-    const char *const full[] = {"250 ok\r\n452 4.5.3 too many\r\n", "250 reset\r\n", NULL};
+    const char *const full[] = {"250 ok\r\n452 4.5.3 too many\r\n554 no recipients\r\n",
+                                "250 reset\r\n", NULL};
     begin(&r, full, SCRIPT_CLOSE, false, "PIPELINING");
     is_int(send(&r, "me@example.org", rcpts, 1, NULL), -1, "452 for the only one: not sent");
     is_int(r.err.reason, R_TOO_MANY_RECIPIENTS, "the reason: too many recipients");
@@ -197,6 +298,58 @@ static void test_too_many_recipients(void)
     is_int(send(&r, "me@example.org", rcpts, 2, NULL), -1, "the second transaction refused");
     ok(r.delivered[0] && !r.delivered[1], "...the first recipient is marked, not the second");
     ok(strstr(r.err.msg, "delivered to 1 of 2 recipients") != NULL, "...and the error says so");
+    end(&r);
+}
+
+/* A server that takes everything: 250 to each command, 354 to DATA, the
+ * text unanswered until its final dot. */
+static const char *take_all(void *ctx, const char *line, size_t len)
+{
+    bool *in_data = ctx;
+    if (*in_data) {
+        if (len == 3 && memcmp(line, ".\r\n", 3) == 0) {
+            *in_data = false;
+            return "250 queued\r\n";
+        }
+        return NULL;
+    }
+    if (len == 6 && memcmp(line, "DATA\r\n", 6) == 0) {
+        *in_data = true;
+        return "354 go\r\n";
+    }
+    return "250 ok\r\n";
+}
+
+/* Many recipients: the window is in bytes (32 KiB of commands in flight),
+ * so 3000 cost a few round trips, and every one is delivered. */
+static void test_many_recipients(void)
+{
+    enum { N = 3000 };
+    struct run r;
+    bool in_data = false;
+    begin(&r, NULL, SCRIPT_CLOSE, false, "PIPELINING");
+    script_free(&r.sc);
+    conn_close(&r.c);
+    script_start_answering(&r.sc, &r.c, take_all, &in_data, SCRIPT_CLOSE, 200);
+    char **rcpts = xcalloc(N, sizeof *rcpts);
+    for (size_t i = 0; i < N; i++)
+        rcpts[i] = xasprintf("recipient-%04zu@example.org", i);
+    bool *delivered = xcalloc(N, sizeof *delivered);
+    struct envelope env = {"me@example.org", rcpts, N, NULL, NULL, NULL};
+    is_int(smtp_send_message(&r.s, &env, &r.sp, NULL, NULL, delivered, &r.err), 0,
+           "3000 recipients: delivered");
+    size_t all = 0;
+    for (size_t i = 0; i < N; i++)
+        all += delivered[i];
+    is_int(all, N, "...to every one");
+    is_int(script_count(&r.sc, "RCPT TO:<recipient-2999@example.org>"), 1, "...each RCPT once");
+    /* 114 KB of RCPT lines: 4 windows and the final reply, where a window
+     * of 64 commands took 48 */
+    is_int(r.sc.waits, 5, "3000 recipients: 5 waits");
+    for (size_t i = 0; i < N; i++)
+        free(rcpts[i]);
+    free(rcpts);
+    free(delivered);
     end(&r);
 }
 
@@ -315,8 +468,10 @@ static void test_commands(void)
     begin(&r, server, SCRIPT_CLOSE, false, "");
     is_int(smtp_rset(&r.s, &r.err), 0, "RSET: 250");
     is_int(smtp_rset(&r.s, &r.err), -1, "RSET: 500 is an error");
+    int reads = r.sc.reads;
     smtp_quit(&r.s);
     ok(r.s.broken && script_count(&r.sc, "QUIT") == 1, "QUIT once, then the session is done");
+    is_int(r.sc.reads, reads, "QUIT: its reply is not read");
     smtp_quit(&r.s);
     is_int(script_count(&r.sc, "QUIT"), 1, "no second QUIT");
     end(&r);
@@ -366,6 +521,7 @@ int main(void)
     test_refused_sender();
     test_temporary_recipient();
     test_too_many_recipients();
+    test_many_recipients();
     test_lmtp();
     test_parameters();
     test_the_end();
