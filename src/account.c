@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "oauth.h"
 #include "util.h"
 
 /* Network timeout when the configuration sets none. msmtp's default is
@@ -286,6 +287,11 @@ static int p_header2(struct account *a, const struct field *f, const char *arg, 
     return p_named(a, f, arg, why, 1u << HDR_AUTO | 1u << HDR_OFF, "auto", "'auto' or 'off'");
 }
 
+static int p_store(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    return p_named(a, f, arg, why, 7u, "auto", "'auto', 'keyring' or 'file'");
+}
+
 static int p_auth(struct account *a, const struct field *f, const char *arg, char **why)
 {
     if (is_on(arg)) {
@@ -306,6 +312,32 @@ static int p_auth(struct account *a, const struct field *f, const char *arg, cha
     }
     free(upper);
     return invalid(why, f, arg, "'on', 'off' or a mechanism such as 'plain' or 'scram-sha-256'");
+}
+
+static int p_oauth2_provider(struct account *a, const struct field *f, const char *arg,
+                             char **why)
+{
+    if (!*arg || strcmp(arg, "off") == 0) {
+        store_str(a, f, NULL);
+        return 0;
+    }
+    if (!oauth_is_provider(arg))
+        return invalid(why, f, arg, "'microsoft', 'google', 'custom' or 'off'");
+    store_str(a, f, xstrdup(arg));
+    return 0;
+}
+
+/* An OAuth 2.0 endpoint: HTTPS only, as one word. */
+static int p_https_url(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (!*arg) {
+        store_str(a, f, NULL);
+        return 0;
+    }
+    if (strncmp(arg, "https://", 8) != 0 || strlen(arg) <= 8 || !is_hostname_text(arg))
+        return invalid(why, f, arg, "an https:// URL");
+    store_str(a, f, xstrdup(arg));
+    return 0;
 }
 
 /* Which keyring entry holds the password: the SMTP one (msmtp's), or the
@@ -453,6 +485,7 @@ static int p_syslog(struct account *a, const struct field *f, const char *arg, c
 /* ---- the settings ---------------------------------------------------- */
 
 static const char *const protocol_names[] = {"smtp", "lmtp", NULL};
+static const char *const store_names[] = {"auto", "keyring", "file", NULL};
 static const char *const header_names[] = {"auto", "on", "off", NULL};
 
 #define STR(field) K_STR, offsetof(struct account, field)
@@ -481,6 +514,18 @@ static const struct field fields[] = {
     {"password_from", STR(password_from), p_password_from, false, NULL, NULL, SESSION},
     {"pop_before_smtp", STR(pop_before_smtp), p_text, false, NULL, NULL, SESSION},
     {"auth_without_tls", BOOL(auth_without_tls), p_bool, false, NULL, NULL, SESSION},
+    {"oauth2_provider", STR(oauth2_provider), p_oauth2_provider, false, "off", NULL, SESSION},
+    {"oauth2_client_id", STR(oauth2_client_id), p_text, false, NULL, NULL, SESSION},
+    {"oauth2_client_secret", STR(oauth2_client_secret), p_text, true, NULL, NULL, SESSION},
+    {"oauth2_tenant", STR(oauth2_tenant), p_name, false, "common", NULL, SESSION},
+    {"oauth2_scope", STR(oauth2_scope), p_text, false, "(the provider's)", NULL, SESSION},
+    {"oauth2_auth_url", STR(oauth2_auth_url), p_https_url, false, "(the provider's)", NULL,
+     SESSION},
+    {"oauth2_token_url", STR(oauth2_token_url), p_https_url, false, "(the provider's)", NULL,
+     SESSION},
+    {"oauth2_device_url", STR(oauth2_device_url), p_https_url, false, "(the provider's)", NULL,
+     SESSION},
+    {"oauth2_token_store", INT(oauth2_token_store), p_store, false, NULL, store_names, LOCAL},
     {"tls", BOOL(tls), p_bool, false, NULL, NULL, SESSION},
     {"tls_starttls", BOOL(tls_starttls), p_bool, false, NULL, NULL, SESSION},
     {"tls_trust_file", STR(tls_trust_file), p_trust_file, false, NULL, NULL, SESSION},
@@ -785,6 +830,25 @@ int account_finish(struct account *a, struct error *err)
                                      "set host or tls_host_override");
     if (a->socket && a->proxy_host)
         return account_error(err, a, "socket and proxy_host cannot be used together");
+    if (a->oauth2_provider) {
+        /* The token comes from the grant: a password source beside it
+         * would be a second answer to the same question. */
+        if (!a->auth || (strcmp(a->auth, "XOAUTH2") != 0 && strcmp(a->auth, "OAUTHBEARER") != 0))
+            return account_error(err, a, "oauth2_provider needs 'auth xoauth2' or 'auth "
+                                         "oauthbearer'");
+        if (a->password || a->passwordeval)
+            return account_error(err, a, "oauth2_provider and password/passwordeval cannot be "
+                                         "used together: the token comes from the stored grant "
+                                         "(outpost --authorize)");
+        if (!a->oauth2_client_id)
+            return account_error(err, a, "oauth2_provider needs oauth2_client_id (see "
+                                         "outpost.conf(5) on registering a client)");
+        if (!a->user)
+            return account_error(err, a, "oauth2_provider needs user (the mailbox's address)");
+        if (strcmp(a->oauth2_provider, "custom") == 0 && !a->oauth2_token_url)
+            return account_error(err, a, "oauth2_provider custom needs oauth2_token_url, and "
+                                         "oauth2_auth_url or oauth2_device_url");
+    }
     return 0;
 }
 

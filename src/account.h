@@ -47,6 +47,18 @@ struct account {
     char *pop_before_smtp; /* HOST[:PORT] to log in to first, or NULL */
     bool auth_without_tls; /* AUTH over a connection without TLS (opt-in) */
 
+    /* OAuth 2.0 (oauth.c): with oauth2_provider, XOAUTH2 and OAUTHBEARER
+     * get their token from the stored grant instead of a password source */
+    char *oauth2_provider; /* "microsoft", "google", "custom", or NULL */
+    char *oauth2_client_id;
+    char *oauth2_client_secret; /* secret */
+    char *oauth2_tenant;
+    char *oauth2_scope;
+    char *oauth2_auth_url;
+    char *oauth2_token_url;
+    char *oauth2_device_url;
+    int oauth2_token_store; /* enum grant_store: auto, keyring, file */
+
     /* TLS */
     bool tls;
     bool tls_starttls;

@@ -44,7 +44,47 @@ struct advice_rule {
     "outpost keep such messages and send them with 'outpost -q')"
 #define PIN "if you are sure this is the right server, pin its certificate with 'tls_fingerprint {}'"
 
+#define BASIC_AUTH_OFF                                                                       \
+    "the provider refuses passwords for SMTP: use OAuth 2.0 ('oauth2_provider microsoft' or "   \
+    "'google', 'oauth2_client_id', 'auth xoauth2', then 'outpost --authorize'; outpost.conf(5) " \
+    "says how to register the client)"
+
 static const struct advice_rule rules[] = {
+    /* OAuth 2.0 first: a token the server refused says more than its
+     * enhanced code would. */
+    {R_OAUTH_TOKEN_REFUSED, 0, NULL, NULL, ERR_NONE,
+     "the server refused a fresh OAuth 2.0 token: the grant is good, so SMTP AUTH may be "
+     "turned off for this mailbox (Microsoft 365: turn on Authenticated SMTP for it), or the "
+     "grant lacks the scope (oauth2_scope; Microsoft: https://outlook.office.com/SMTP.Send, "
+     "Google: https://mail.google.com/), then 'outpost --authorize' again"},
+    {R_OAUTH_NOT_AUTHORIZED, 0, NULL, NULL, ERR_NONE,
+     "authorize it once with a browser; where there is none: 'outpost --authorize --device -a "
+     "{}'"},
+    {R_OAUTH_GRANT_REFUSED, 0, NULL, NULL, ERR_NONE,
+     "the provider no longer accepts the stored grant (revoked, expired, a changed password, "
+     "a withdrawn consent): authorize again; where there is no browser: 'outpost --authorize "
+     "--device -a {}' (queued messages wait for it)"},
+    {R_OAUTH_DENIED, 0, NULL, NULL, ERR_NONE,
+     "run 'outpost --authorize -a {}' again and accept the request (sign in as 'user')"},
+    {R_OAUTH_CLIENT, 0, NULL, NULL, ERR_NONE,
+     "the provider does not accept oauth2_client_id (or oauth2_client_secret) for this: check "
+     "them against the application's registration (outpost.conf(5), OAUTH 2.0)"},
+    {R_OAUTH_SCOPE, 0, NULL, NULL, ERR_NONE,
+     "the provider does not grant oauth2_scope to this application: check the scope and the "
+     "application's API permissions"},
+    {R_OAUTH_PROVIDER, 0, NULL, NULL, ERR_NONE,
+     "the provider is having trouble: try again later ('queue on' keeps the message and "
+     "'outpost -q' sends it)"},
+    {R_OAUTH_UNAVAILABLE, 0, NULL, NULL, ERR_NONE,
+     "install libcurl's GnuTLS build and jansson (Debian: apt-get install libcurl3-gnutls "
+     "libjansson4)"},
+    {R_HTTPS_UNTRUSTED, 0, NULL, NULL, ERR_NONE,
+     "the provider's certificate is verified against tls_trust_file (or the system's CAs): "
+     "check tls_trust_file, and the clock"},
+    /* Microsoft's words for "no more passwords" (Outlook.com since 2024,
+     * Microsoft 365 tenants from the end of 2026). */
+    {R_NONE, 0, "5.7.139", NULL, ERR_NONE, BASIC_AUTH_OFF},
+    {R_NONE, 0, "5.7.30", NULL, ERR_NONE, BASIC_AUTH_OFF},
     /* Authentication (RFC 4954 and what large providers send): the
      * enhanced codes first, since they say more than the reply code. */
     {R_NONE, 0, "5.7.14", NULL, ERR_NONE,

@@ -16,6 +16,9 @@
 
 enum backend { BUILTIN, GSASL };
 
+/* The longest command line, CRLF included (RFC 5321 4.5.3.1.4). */
+#define SMTP_LINE_MAX 512
+
 /* Every mechanism, in the order 'auth on' prefers them (rank 0: only when
  * named). PLAIN comes before CRAM-MD5 because under TLS it lets the server
  * keep only a hash of the password; without TLS it is never chosen. */
@@ -307,10 +310,22 @@ static int exchange(struct smtp *s, struct run *r, struct error *err)
     if (r->m->client_first) {
         if (respond(r, NULL, &response, err) < 0)
             return -1;
-        /* RFC 4954: an empty initial response is sent as "=" */
-        prefix = xasprintf("AUTH %s ", r->m->name);
-        int rc = send_response(s, prefix, *response ? response : "=", challenge,
-                               sizeof challenge, err);
+        /* RFC 4954: an empty initial response is sent as "="; one that
+         * would make the AUTH line longer than SMTP allows (RFC 5321
+         * 4.5.3.1.4: 512 octets) waits for the server's empty challenge
+         * instead: a long token (Microsoft's are kilobytes) would be cut
+         * off by a server that reads command lines only so far. */
+        const char *initial = *response ? response : "=";
+        int rc;
+        if (strlen("AUTH  \r\n") + strlen(r->m->name) + strlen(initial) <= SMTP_LINE_MAX) {
+            prefix = xasprintf("AUTH %s ", r->m->name);
+            rc = send_response(s, prefix, initial, challenge, sizeof challenge, err);
+        } else {
+            prefix = xasprintf("AUTH %s", r->m->name);
+            rc = smtp_auth_exchange(s, prefix, NO_REDACT, challenge, sizeof challenge, err);
+            if (rc == 0 && s->reply.code == 334)
+                rc = send_response(s, "", response, challenge, sizeof challenge, err);
+        }
         free(prefix);
         secure_free(response);
         if (rc < 0)

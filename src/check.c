@@ -31,6 +31,14 @@ struct field {
     char sep;
 };
 
+/* --check refreshes an OAuth 2.0 token for real, once per account, and
+ * says how it went. */
+struct check_token {
+    struct account_setup *su; /* the account it is for */
+    bool refreshed;           /* asked the provider already */
+    struct oauth_token_note note;
+};
+
 struct check_run {
     FILE *out;
     bool json;
@@ -40,6 +48,7 @@ struct check_run {
     size_t accounts;
     struct checked *checked; /* accounts probed so far */
     size_t nchecked;
+    struct check_token token;
 };
 
 /* An account probed already: another with the same settings ("account
@@ -224,18 +233,46 @@ static void auth_step(struct check_run *run, const struct account_setup *su,
     step(run, "auth", V_OK, ms, detail, NULL, f, ARRAY_LEN(f));
 }
 
+static int check_token(void *ctx, bool force, char **out, bool *fresh, struct error *err)
+{
+    struct check_token *t = ctx;
+    int r = oauth_access_token(&t->su->oauth, force || !t->refreshed, out, &t->note, err);
+    t->refreshed = true; /* a failed refresh is not asked again by the next endpoint */
+    *fresh = t->note.refreshed;
+    return r;
+}
+
+static void token_step(struct check_run *run, const struct account_setup *su,
+                       const struct session *s, long long ms, bool ok, const struct error *e)
+{
+    char stored[1024], detail[1400];
+    oauth_summary(&su->oauth, stored, sizeof stored);
+    struct field f[] = {{"grant", F_STR, stored, 0, 0}};
+    if (!ok) {
+        failed(run, "token", ms, e, f, ARRAY_LEN(f));
+        return;
+    }
+    snprintf(detail, sizeof detail, "%s; %s",
+             s->token_fresh ? "a new access token from the provider" : "the cached access token",
+             stored);
+    step(run, "token", V_OK, ms, detail, NULL, f, ARRAY_LEN(f));
+}
+
 /* One state of the session's trace, as a step of the report. */
 static void trace_step(struct check_run *run, const struct account_setup *su,
                        const struct plan_endpoint *pe, const struct session *s,
                        const struct session_step *t, const struct error *e)
 {
     const char *name = session_state_name(t->state);
-    if (!t->ok && t->state != S_AUTH) {
+    if (!t->ok && t->state != S_AUTH && t->state != S_TOKEN) {
         failed(run, name, t->ms, e, NULL, 0);
         return;
     }
     char detail[600];
     switch (t->state) {
+    case S_TOKEN:
+        token_step(run, su, s, t->ms, t->ok, e);
+        break;
     case S_POP:
         snprintf(detail, sizeof detail, "logged in to the POP3 server %s",
                  su->account->pop_before_smtp);
@@ -376,8 +413,16 @@ static bool probe_endpoint(struct check_run *run, struct account_setup *su,
         struct endpoint ep;
         plan_endpoint_for(pe, false, &ep); /* a full handshake: the real certificate */
         struct session_params params = su->params;
-        if (skip_auth)
+        if (skip_auth) {
             params.auth = NULL;
+            params.token = NULL;
+        }
+        if (params.token) {
+            if (run->token.su != su)
+                run->token = (struct check_token){.su = su};
+            params.token = check_token;
+            params.token_ctx = &run->token;
+        }
         ok = session_open(&s, &ep, 1, &params, NULL, e) == 0;
         res->connected = s.connected;
         bool through = session_steps(run, su, pe, &s, ok, e, skip_auth);

@@ -115,7 +115,12 @@ static const struct long_option {
      "                    (--password-stdin: read it from standard input)"},
     {"password-stdin", NO_VALUE, -1, FLAG(password_stdin), NULL, UNLISTED, NULL},
     {"forget-password", NO_VALUE, MODE_FORGET_PASSWORD, NONE, NULL, OTHER,
-     "--forget-password remove the account's password from the keyring"},
+     "--forget-password remove the account's password from the keyring (with\n"
+     "                    oauth2_provider: its OAuth 2.0 grant)"},
+    {"authorize", NO_VALUE, MODE_AUTHORIZE, NONE, NULL, OTHER,
+     "--authorize       OAuth 2.0: sign in with a browser and keep the grant\n"
+     "                    (--device: with a code, for a machine without one)"},
+    {"device", NO_VALUE, -1, FLAG(device), NULL, UNLISTED, NULL},
     {"read-envelope-from", NO_VALUE, -1, FLAG(read_envelope_from), NULL, OTHER,
      "--read-envelope-from  the envelope sender is the From header's address"},
     {"quiet", NO_VALUE, -1, FLAG(quiet), NULL, OTHER,
@@ -339,6 +344,10 @@ int cli_parse(struct cli *o, int argc, char **argv, struct error *err)
         conflict = "--all checks every account: it cannot be used with --account or --host";
     else if (o->write && o->mode != MODE_CONFIGURE)
         conflict = "--write goes with --configure";
+    else if (o->device && o->mode != MODE_AUTHORIZE)
+        conflict = "--device goes with --authorize";
+    else if (o->mode == MODE_AUTHORIZE && o->nrcpts)
+        conflict = "--authorize takes no recipients (-a names the account)";
     else if (o->mode == MODE_CONFIGURE && o->nrcpts)
         conflict = "--configure takes one address";
     else if (o->mode == MODE_CHECK && o->nrcpts)

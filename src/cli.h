@@ -26,6 +26,7 @@ enum cli_mode {
     MODE_QUEUE_REMOVE, /* --queue-remove=ID */
     MODE_CHECK,       /* --check: probe the account's endpoints */
     MODE_CONFIGURE,   /* --configure ADDRESS: a configuration block */
+    MODE_AUTHORIZE,   /* --authorize [--device]: an OAuth 2.0 grant */
 };
 
 struct cli {
@@ -40,6 +41,7 @@ struct cli {
     const char *account;   /* -a, --account */
     bool host_only;        /* --host: no configuration file at all */
     bool password_stdin;   /* --password-stdin (with --store-password) */
+    bool device;           /* --device (with --authorize) */
     bool all_accounts;     /* --all (with --check) */
     bool json;             /* --json (with --check) */
     bool quiet;            /* --quiet: no progress display */

@@ -117,8 +117,13 @@ static const struct {
     [ERR_CONFIG]     = {EX_CONFIG,      false, false, false},
     [ERR_AUTH]       = {EX_NOPERM,      false, false, false},
     [ERR_TLS]        = {EX_UNAVAILABLE, true,  false, false},
+    /* not by itself, but by outpost --authorize, which a queued message
+     * waits for; a fallback account (with its own credentials) may do
+     * better, and the account's own endpoints fail at once (oauth.c
+     * remembers the refusal for the run) */
+    [ERR_REAUTHORIZE] = {EX_NOPERM,     true,  true,  false},
 };
-_Static_assert(ARRAY_LEN(classes) == ERR_TLS + 1, "every class has a row");
+_Static_assert(ARRAY_LEN(classes) == ERR_REAUTHORIZE + 1, "every class has a row");
 
 static size_t class_row(enum err_class cls)
 {
@@ -204,6 +209,19 @@ static const char *const reason_names[R_REASONS] = {
     [R_NO_PASSWORD] = "no_password",
     [R_COMMAND_FAILED] = "command_failed",
     [R_POP_FAILED] = "pop_failed",
+    [R_OAUTH_UNAVAILABLE] = "oauth_unavailable",
+    [R_OAUTH_NOT_AUTHORIZED] = "oauth_not_authorized",
+    [R_OAUTH_GRANT_REFUSED] = "oauth_grant_refused",
+    [R_OAUTH_CLIENT] = "oauth_client",
+    [R_OAUTH_SCOPE] = "oauth_scope",
+    [R_OAUTH_PROVIDER] = "oauth_provider_unavailable",
+    [R_OAUTH_REFUSED] = "oauth_refused",
+    [R_OAUTH_BAD_REPLY] = "oauth_bad_reply",
+    [R_OAUTH_TOKEN_REFUSED] = "oauth_token_refused",
+    [R_OAUTH_DENIED] = "oauth_denied",
+    [R_HTTP_FAILED] = "http_failed",
+    [R_HTTPS_UNTRUSTED] = "https_untrusted",
+    [R_STATE_UNUSABLE] = "state_unusable",
 };
 
 const char *err_reason_name(enum err_reason r)

@@ -30,6 +30,9 @@ enum err_class {
                         retry elsewhere (it could lock the account) -> 77 */
     ERR_TLS,         /* TLS failed, or the server's identity was
                         not verified (never retried without it) -> 69 */
+    ERR_REAUTHORIZE, /* the OAuth 2.0 grant is gone (revoked, expired,
+                        never given): only outpost --authorize brings it
+                        back; a queued message waits for that    -> 77 */
 };
 
 /* What exactly went wrong, where it is known (R_NONE elsewhere). The
@@ -95,6 +98,21 @@ enum err_reason {
     R_NO_PASSWORD,       /* no password from any source */
     R_COMMAND_FAILED,    /* passwordeval or eval failed */
     R_POP_FAILED,        /* POP-before-SMTP login refused */
+    /* OAuth 2.0 */
+    R_OAUTH_UNAVAILABLE, /* not built in, or libcurl/jansson missing */
+    R_OAUTH_NOT_AUTHORIZED, /* no grant stored for the account */
+    R_OAUTH_GRANT_REFUSED,  /* invalid_grant: revoked, expired, consent gone */
+    R_OAUTH_CLIENT,      /* invalid_client, unauthorized_client */
+    R_OAUTH_SCOPE,       /* invalid_scope */
+    R_OAUTH_PROVIDER,    /* the provider is down or busy (5xx, 429,
+                            temporarily_unavailable) */
+    R_OAUTH_REFUSED,     /* any other error the provider gave */
+    R_OAUTH_BAD_REPLY,   /* a reply that is not OAuth 2.0 */
+    R_OAUTH_TOKEN_REFUSED, /* the SMTP server refused a fresh token */
+    R_OAUTH_DENIED,      /* --authorize: the user said no, or it timed out */
+    R_HTTP_FAILED,       /* no HTTP response: network, timeout */
+    R_HTTPS_UNTRUSTED,   /* the HTTPS server was not verified */
+    R_STATE_UNUSABLE,    /* a file that must be kept could not be */
     R_REASONS
 };
 

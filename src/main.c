@@ -24,6 +24,8 @@
 #include "progress.h"
 #include "queue.h"
 #include "secret.h"
+#include "authorize.h"
+#include "oauth.h"
 #include "serverinfo.h"
 #include "smtpd.h"
 #include "spool.h"
@@ -142,14 +144,43 @@ static int serverinfo_mode(const struct cli *o, struct error *err)
     return r;
 }
 
+/* --authorize, and --forget-password of an OAuth 2.0 account: the grant. */
+static int grant_mode(const struct cli *o, const struct account *a, struct error *err)
+{
+    struct oauth_client c;
+    if (oauth_client_init(a, &c, err) < 0)
+        return -1;
+    int r = o->mode == MODE_AUTHORIZE
+                ? oauth_authorize(&c, o->device ? AUTHORIZE_DEVICE : AUTHORIZE_BROWSER, err)
+                : oauth_forget(&c, err);
+    oauth_client_free(&c);
+    return r;
+}
+
 /* --store-password / --forget-password: the keyring entry that sending
- * would look up for this account. */
+ * would look up for this account (its grant, with oauth2_provider);
+ * --authorize: a new grant. */
 static int keyring_mode(const struct cli *o, struct error *err)
 {
     struct chain_request req = request(o, NULL, o->from, true);
     struct account *a = chain_load_one(&req, err);
     if (!a)
         return -1;
+    if (a->oauth2_provider || o->mode == MODE_AUTHORIZE) {
+        int r = -1;
+        if (!a->oauth2_provider)
+            err_set(err, ERR_CONFIG, "account '%s' has no oauth2_provider: set it (microsoft, "
+                                     "google or custom) with oauth2_client_id, and 'auth "
+                                     "xoauth2' (outpost.conf(5))", a->name);
+        else if (o->mode == MODE_STORE_PASSWORD)
+            err_set(err, ERR_USAGE, "account '%s' uses OAuth 2.0 (oauth2_provider): there is "
+                                    "no password to store; run outpost --authorize -a %s",
+                    a->name, a->name);
+        else
+            r = grant_mode(o, a, err);
+        account_free(a);
+        return r;
+    }
     struct secret_query q;
     plan_secret_query(a, &q);
     int r = o->mode == MODE_FORGET_PASSWORD ? secret_forget(&q, err)
@@ -230,6 +261,7 @@ static int run(const struct cli *o, struct error *err)
         return onboard_configure(o->configure, o->config_file, o->write, stdout, err);
     case MODE_STORE_PASSWORD:
     case MODE_FORGET_PASSWORD:
+    case MODE_AUTHORIZE:
         return keyring_mode(o, err);
     case MODE_SMTP_STDIO:
     case MODE_SERVE:

@@ -237,6 +237,16 @@ static int account_secret(void *ctx, char **out, const char **source, struct err
     return secret_get(&q, out, source, err);
 }
 
+/* S_TOKEN's token: the account's grant's access token. */
+static int account_token(void *ctx, bool force, char **out, bool *fresh, struct error *err)
+{
+    struct account_setup *su = ctx;
+    struct oauth_token_note note;
+    int r = oauth_access_token(&su->oauth, force, out, &note, err);
+    *fresh = note.refreshed;
+    return r;
+}
+
 int plan_setup(const struct account *a, struct account_setup *su, struct error *err)
 {
     memset(su, 0, sizeof *su);
@@ -286,6 +296,11 @@ int plan_setup(const struct account *a, struct account_setup *su, struct error *
         .timeout_ms = (int)a->timeout * 1000,
         .source_ip = a->source_ip,
     };
+    if (a->oauth2_provider && oauth_client_init(a, &su->oauth, err) < 0) {
+        free(su->domain);
+        su->domain = NULL;
+        return -1;
+    }
     su->params = (struct session_params){
         .domain = su->domain,
         .timeout_ms = (int)a->timeout * 1000,
@@ -298,6 +313,8 @@ int plan_setup(const struct account *a, struct account_setup *su, struct error *
         .auth = a->auth ? &su->auth : NULL,
         .pop = a->pop_before_smtp ? &su->pop : NULL,
         .pop_done = &su->pop_done,
+        .token = a->oauth2_provider && a->auth ? account_token : NULL,
+        .token_ctx = su,
     };
     return 0;
 }
@@ -306,6 +323,7 @@ void plan_free_setup(struct account_setup *su)
 {
     free(su->domain);
     su->domain = NULL;
+    oauth_client_free(&su->oauth);
 }
 
 /* ---- TLS sessions kept across runs ----------------------------------------------- */
@@ -465,9 +483,10 @@ int attempt_open(struct attempt *at, struct session *s, struct error *err)
             return 0;
         if (!err_next_endpoint(err))
             return -1;
-        if (session_failed_at(s) == S_POP) {
-            /* POP-before-SMTP is the account's: none of its endpoints can
-             * be used without it. */
+        if (session_failed_at(s) < S_CONNECT) {
+            /* The steps before the connection (the OAuth token,
+             * POP-before-SMTP) are the account's: none of its endpoints
+             * can be used without them. */
             for (size_t i = 0; i < at->plan->n; i++)
                 if (at->plan->v[i].account == a && !at->done[i])
                     endpoint_out(at, i, err, false);

@@ -13,6 +13,7 @@
 
 #include "account.h"
 #include "error.h"
+#include "oauth.h"
 #include "pop.h"
 #include "secret.h"
 #include "session.h"
@@ -77,6 +78,7 @@ struct account_setup {
     struct auth_params auth;
     struct pop_params pop;
     bool pop_done;
+    struct oauth_client oauth;  /* with oauth2_provider (oauth.token_url set) */
     struct session_params params;
 };
 int plan_setup(const struct account *a, struct account_setup *su, struct error *err);

@@ -101,7 +101,43 @@ static const char *service_of(const struct secret_query *q)
     return q->service ? q->service : "smtp";
 }
 
-static int keyring_lookup(const struct secret_query *q, char **out)
+/* The OAuth 2.0 grants: found by the token endpoint, the client and the
+ * user, so that one refresh token is never offered to another provider or
+ * application. */
+static const SecretSchema grant_schema = {
+    "org.outpost.oauth2",
+    SECRET_SCHEMA_NONE,
+    {
+        {"token_url", SECRET_SCHEMA_ATTRIBUTE_STRING},
+        {"client_id", SECRET_SCHEMA_ATTRIBUTE_STRING},
+        {"user", SECRET_SCHEMA_ATTRIBUTE_STRING},
+        {NULL, 0},
+    },
+    0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
+/* An entry: its schema and the values of the schema's three attributes. */
+struct entry {
+    const SecretSchema *schema;
+    const char *v[3];
+};
+
+static struct entry password_entry(const struct secret_query *q)
+{
+    return (struct entry){&keyring_schema, {q->host, service_of(q), q->user}};
+}
+
+static struct entry grant_entry(const struct grant_key *k)
+{
+    return (struct entry){&grant_schema, {k->token_url, k->client_id, k->user}};
+}
+
+#define ATTRS(e)                                                                                 \
+    (e)->schema->attributes[0].name, (e)->v[0], (e)->schema->attributes[1].name, (e)->v[1],      \
+        (e)->schema->attributes[2].name, (e)->v[2], NULL
+
+/* 1 with *out, 0 when there is none (or no keyring to ask). */
+static int entry_lookup(const struct entry *e, char **out)
 {
     if (!session_bus_reachable()) {
         debug_note("keyring: no D-Bus session bus, not asked");
@@ -111,8 +147,7 @@ static int keyring_lookup(const struct secret_query *q, char **out)
     if (!ls)
         return 0;
     GError *gerr = NULL;
-    gchar *pw = ls->lookup_sync(&keyring_schema, NULL, &gerr, "host", q->host, "service",
-                                service_of(q), "user", q->user, NULL);
+    gchar *pw = ls->lookup_sync(e->schema, NULL, &gerr, ATTRS(e));
     if (gerr) {
         debug_note("keyring: %s", gerr->message);
         ls->error_free(gerr);
@@ -121,27 +156,24 @@ static int keyring_lookup(const struct secret_query *q, char **out)
     if (!pw)
         return 0;
     *out = xstrdup(pw);
+    secure_wipe(pw, strlen(pw));
     ls->password_free(pw);
-    debug_note("password for %s@%s (%s) taken from the keyring", q->user, q->host,
-               service_of(q));
     return 1;
 }
 
-int secret_keyring_store(const struct secret_query *q, const char *password, struct error *err)
+static int entry_store(const struct entry *e, const char *label, const char *value,
+                       struct error *err)
 {
     if (!session_bus_reachable())
         return err_set(err, ERR_CONFIG, "no keyring: there is no D-Bus session bus");
     const struct libsecret_api *ls = libsecret();
     if (!ls)
         return err_set(err, ERR_CONFIG, "no keyring: cannot load %s", LIBSECRET_SONAME);
-    char *label = xasprintf("outpost: %s://%s@%s", service_of(q), q->user, q->host);
     GError *gerr = NULL;
-    gboolean ok = ls->store_sync(&keyring_schema, SECRET_COLLECTION_DEFAULT, label, password,
-                                 NULL, &gerr, "host", q->host, "service", service_of(q), "user",
-                                 q->user, NULL);
-    free(label);
+    gboolean ok = ls->store_sync(e->schema, SECRET_COLLECTION_DEFAULT, label, value, NULL, &gerr,
+                                 ATTRS(e));
     if (!ok) {
-        err_set(err, ERR_CONFIG, "cannot store the password in the keyring: %s",
+        err_set(err, ERR_CONFIG, "cannot store it in the keyring: %s",
                 gerr ? gerr->message : "unknown error");
         if (gerr)
             ls->error_free(gerr);
@@ -150,7 +182,8 @@ int secret_keyring_store(const struct secret_query *q, const char *password, str
     return 0;
 }
 
-int secret_keyring_forget(const struct secret_query *q, struct error *err)
+/* 0 when removed, 1 when there was none. */
+static int entry_clear(const struct entry *e, struct error *err)
 {
     if (!session_bus_reachable())
         return err_set(err, ERR_CONFIG, "no keyring: there is no D-Bus session bus");
@@ -158,23 +191,95 @@ int secret_keyring_forget(const struct secret_query *q, struct error *err)
     if (!ls)
         return err_set(err, ERR_CONFIG, "no keyring: cannot load %s", LIBSECRET_SONAME);
     GError *gerr = NULL;
-    gboolean removed = ls->clear_sync(&keyring_schema, NULL, &gerr, "host", q->host, "service",
-                                      service_of(q), "user", q->user, NULL);
+    gboolean removed = ls->clear_sync(e->schema, NULL, &gerr, ATTRS(e));
     if (gerr) {
-        err_set(err, ERR_CONFIG, "cannot remove the password from the keyring: %s",
-                gerr->message);
+        err_set(err, ERR_CONFIG, "cannot remove it from the keyring: %s", gerr->message);
         ls->error_free(gerr);
         return -1;
     }
-    if (!removed)
+    return removed ? 0 : 1;
+}
+
+static int keyring_lookup(const struct secret_query *q, char **out)
+{
+    struct entry e = password_entry(q);
+    if (!entry_lookup(&e, out))
+        return 0;
+    debug_note("password for %s@%s (%s) taken from the keyring", q->user, q->host,
+               service_of(q));
+    return 1;
+}
+
+int secret_keyring_store(const struct secret_query *q, const char *password, struct error *err)
+{
+    struct entry e = password_entry(q);
+    char *label = xasprintf("outpost: %s://%s@%s", service_of(q), q->user, q->host);
+    int r = entry_store(&e, label, password, err);
+    free(label);
+    if (r < 0)
+        err_prefix(err, "the password: ");
+    return r;
+}
+
+int secret_keyring_forget(const struct secret_query *q, struct error *err)
+{
+    struct entry e = password_entry(q);
+    int r = entry_clear(&e, err);
+    if (r == 1)
         return err_set(err, ERR_CONFIG, "the keyring holds no password for %s@%s (%s)", q->user,
                        q->host, service_of(q));
-    return 0;
+    return r;
+}
+
+bool secret_keyring_reachable(void)
+{
+    return session_bus_reachable() && libsecret() != NULL;
+}
+
+int secret_grant_get(const struct grant_key *k, char **out)
+{
+    struct entry e = grant_entry(k);
+    return entry_lookup(&e, out);
+}
+
+int secret_grant_put(const struct grant_key *k, const char *value, struct error *err)
+{
+    struct entry e = grant_entry(k);
+    char *label = xasprintf("outpost: OAuth 2.0 grant for %s (%s)", k->user, k->token_url);
+    int r = entry_store(&e, label, value, err);
+    free(label);
+    return r;
+}
+
+int secret_grant_forget(const struct grant_key *k, struct error *err)
+{
+    struct entry e = grant_entry(k);
+    return entry_clear(&e, err);
 }
 #else
 static int keyring_lookup(const struct secret_query *q, char **out)
 {
     return 0;
+}
+
+bool secret_keyring_reachable(void)
+{
+    return false;
+}
+
+int secret_grant_get(const struct grant_key *k, char **out)
+{
+    return 0;
+}
+
+int secret_grant_put(const struct grant_key *k, const char *value, struct error *err)
+{
+    return err_set(err, ERR_CONFIG, "this build of outpost has no keyring support (libsecret)");
+}
+
+int secret_grant_forget(const struct grant_key *k, struct error *err)
+{
+    return 1;
 }
 
 int secret_keyring_store(const struct secret_query *q, const char *password, struct error *err)

@@ -28,6 +28,21 @@ int secret_get(const struct secret_query *q, char **out, const char **source,
 int secret_keyring_store(const struct secret_query *q, const char *password, struct error *err);
 int secret_keyring_forget(const struct secret_query *q, struct error *err);
 
+/* Is there a keyring to talk to (a session bus, and libsecret)? */
+bool secret_keyring_reachable(void);
+
+/* OAuth 2.0 grants in the keyring (oauth2store.c keeps them there, or in
+ * a file): get gives 1 with *out (secure_free it), 0 when there is none or
+ * no keyring; forget gives 0 when removed, 1 when there was none. */
+struct grant_key {
+    const char *token_url;
+    const char *client_id;
+    const char *user;
+};
+int secret_grant_get(const struct grant_key *k, char **out);
+int secret_grant_put(const struct grant_key *k, const char *value, struct error *err);
+int secret_grant_forget(const struct grant_key *k, struct error *err);
+
 /* Read a line from the terminal without echo (or from stdin when
  * 'from_stdin'), for --store-password. */
 int secret_read_new(const char *prompt, bool from_stdin, char **out, struct error *err);

@@ -10,6 +10,7 @@
 #include "util.h"
 
 static const char *const state_names[SESSION_STATES] = {
+    [S_TOKEN] = "token",
     [S_POP] = "pop",           [S_CONNECT] = "connect",
     [S_TLS] = "tls",           [S_GREETING] = "greeting",
     [S_EHLO] = "ehlo",         [S_STARTTLS] = "starttls",
@@ -118,12 +119,42 @@ static int send_starttls(struct session *s, struct error *err)
     return smtp_send(&s->smtp, err, "STARTTLS");
 }
 
+/* S_TOKEN: the access token (a second time: a new one, the server having
+ * refused the cached one). */
+static int fetch_token(struct opening *o, struct error *err)
+{
+    struct session *s = o->s;
+    bool force = s->token != NULL;
+    char *token = NULL;
+    bool fresh = false;
+    if (o->p->token(o->p->token_ctx, force, &token, &fresh, err) < 0)
+        return -1;
+    secure_free(s->token);
+    s->token = token;
+    s->token_fresh = fresh;
+    return 0;
+}
+
+/* The token as AUTH's secret. */
+static int token_secret(void *ctx, char **out, const char **source, struct error *err)
+{
+    const struct session *s = ctx;
+    *out = xstrdup(s->token);
+    *source = s->token_fresh ? "OAuth 2.0 (an access token refreshed now)"
+                             : "OAuth 2.0 (the cached access token)";
+    return 0;
+}
+
 static int run_auth(struct opening *o, struct error *err)
 {
     struct auth_params ap = *o->p->auth;
     if (!ap.host) { /* GSSAPI's service name, OAUTHBEARER's host= and port= */
         ap.host = o->s->ep.host;
         ap.port = o->s->ep.port;
+    }
+    if (o->s->token) {
+        ap.secret = token_secret;
+        ap.secret_ctx = o->s;
     }
     return auth_login(&o->s->smtp, &ap, &o->s->auth, err);
 }
@@ -134,6 +165,8 @@ static int enter(struct opening *o, enum session_state st, struct error *err)
     struct session *s = o->s;
     const char *hello = o->p->lmtp ? "LHLO" : "EHLO";
     switch (st) {
+    case S_TOKEN:
+        return fetch_token(o, err);
     case S_POP:
         if (pop_before_smtp(o->p->pop, err) < 0)
             return -1;
@@ -179,6 +212,10 @@ static enum session_state next(struct opening *o, enum session_state st, struct 
     struct session *s = o->s;
     struct smtp *sm = &s->smtp;
     switch (st) {
+    case S_TOKEN:
+        if (s->connected) /* a refreshed token, on the same connection */
+            return S_AUTH;
+        return o->p->pop && !*o->p->pop_done ? S_POP : S_CONNECT;
     case S_POP:
         return S_CONNECT;
     case S_CONNECT:
@@ -256,6 +293,26 @@ static enum session_state next(struct opening *o, enum session_state st, struct 
     return S_FAILED;
 }
 
+/* Where a state that failed leads: nowhere, but for a cached OAuth token
+ * the server refused, which is refreshed and tried once more (it may have
+ * been revoked, or the clocks disagree). A fresh token refused is its own
+ * reason: the token is good, the mailbox or the scope is not. */
+static enum session_state on_failure(struct opening *o, enum session_state st,
+                                     struct error *err)
+{
+    struct session *s = o->s;
+    if (st != S_AUTH || !s->token || err->reason != R_AUTH_REFUSED || err->cls != ERR_AUTH ||
+        s->smtp.broken)
+        return S_FAILED;
+    if (!s->token_fresh && !s->token_retried) {
+        debug_note("the server refused the cached OAuth 2.0 token: refreshing it once");
+        s->token_retried = true;
+        return S_TOKEN;
+    }
+    err->reason = R_OAUTH_TOKEN_REFUSED;
+    return S_FAILED;
+}
+
 /* ---- the machine -------------------------------------------------------------- */
 
 static void trace_begin(struct session *s, enum session_state st)
@@ -283,15 +340,19 @@ int session_open(struct session *s, const struct endpoint *candidates, size_t n,
     for (size_t i = 0; failed && i < n; i++)
         failed[i] = false;
     struct opening o = {s, candidates, n, p, failed};
-    enum session_state st = p->pop && !*p->pop_done ? S_POP : S_CONNECT;
+    enum session_state st = p->token ? S_TOKEN : p->pop && !*p->pop_done ? S_POP : S_CONNECT;
     while (st != S_READY && st != S_FAILED) {
         trace_begin(s, st);
-        enum session_state to = enter(&o, st, err) < 0 ? S_FAILED : next(&o, st, err);
+        enum session_state to = enter(&o, st, err) < 0 ? on_failure(&o, st, err)
+                                                       : next(&o, st, err);
         trace_end(s, to != S_FAILED);
         if (to == S_FAILED && (st == S_TLS || st == S_STARTTLS))
             s->smtp.broken = true; /* no QUIT in plaintext after TLS failed */
         st = to;
     }
+    /* AUTH is over: the token is not kept a moment longer */
+    secure_free(s->token);
+    s->token = NULL;
     if (st == S_FAILED) {
         if (s->conn.fd >= 0) {
             smtp_quit(&s->smtp);

@@ -1,6 +1,8 @@
 /* An SMTP session to one endpoint, opened by one explicit state machine:
- * (POP-before-SMTP) -> connect -> (implicit TLS) -> greeting -> EHLO ->
- * STARTTLS -> TLS -> EHLO again -> AUTH -> ready. Sending, queue
+ * (an OAuth 2.0 token) -> (POP-before-SMTP) -> connect -> (implicit TLS) ->
+ * greeting -> EHLO -> STARTTLS -> TLS -> EHLO again -> AUTH -> ready; a
+ * cached token the server refuses is refreshed once (AUTH -> token ->
+ * AUTH). Sending, queue
  * flushing, --serverinfo and --check all open sessions here, and every
  * pre-step is a state of the same machine. Each state entered goes into
  * the session's trace, which --check prints and --debug narrates. */
@@ -21,8 +23,10 @@
 #include "tls.h"
 #include "tlsmode.h"
 
-/* The states, in the order a session can pass them. */
+/* The states, in the order a session can pass them (those before
+ * S_CONNECT are the account's, not an endpoint's). */
 enum session_state {
+    S_TOKEN,    /* an OAuth 2.0 access token for AUTH, when the account has one */
     S_POP,      /* POP-before-SMTP, when the account asks for it */
     S_CONNECT,  /* TCP (racing the candidates), a local socket, or SOCKS5 */
     S_TLS,      /* the handshake and the check of the certificate */
@@ -37,7 +41,7 @@ enum session_state {
 };
 #define SESSION_STATES (S_FAILED + 1)
 
-/* "pop", "connect", "tls", "greeting", "ehlo", "starttls",
+/* "token", "pop", "connect", "tls", "greeting", "ehlo", "starttls",
  * "capabilities", "helo", "auth", "ready", "failed". */
 const char *session_state_name(enum session_state st);
 
@@ -66,6 +70,11 @@ struct session_params {
     const struct pop_params *pop;   /* or NULL: no POP-before-SMTP */
     bool *pop_done;         /* set once the POP login worked (kept by the
                                caller across sessions of the account) */
+    /* The OAuth 2.0 access token for AUTH (XOAUTH2, OAUTHBEARER), or NULL:
+     * the auth secret is asked instead. 'force': the server refused the
+     * cached one; *fresh: it was fetched now. */
+    int (*token)(void *ctx, bool force, char **out, bool *fresh, struct error *err);
+    void *token_ctx;
     /* Make the connection to ep instead of the network (a scripted
      * transport, for the unit tests), or NULL. */
     int (*connector)(void *ctx, const struct endpoint *ep, struct conn *c, struct error *err);
@@ -94,6 +103,9 @@ struct session {
     bool tls;                  /* a handshake completed and was verified */
     struct tls_info tls_info;  /* then: what it was */
     struct auth_used auth;     /* what AUTH ran, when it got that far */
+    char *token;               /* S_TOKEN's access token (secure_free'd) */
+    bool token_fresh;          /* fetched in this session, not the cached one */
+    bool token_retried;        /* a refused cached token was refreshed once */
     /* What the server said in plaintext before STARTTLS: kept only to be
      * shown (--serverinfo, --check); nothing is decided from it. */
     bool had_plain_ehlo;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "digest.h"
@@ -172,6 +173,117 @@ static char *load_file(const char *dir, const char *name, size_t max, size_t *le
     }
     free(path);
     return payload;
+}
+
+/* ---- files that matter: errors said ---------------------------------------- */
+
+/* A file of outpost's own in the state directory that must not be lost
+ * (an OAuth grant): written with fsync before the rename and after it, and
+ * every failure reported. */
+int state_write(const char *name, const void *payload, size_t len, struct error *err)
+{
+    char *dir = state_dir();
+    if (!dir)
+        return err_raise(err, ERR_IO, R_STATE_UNUSABLE,
+                         "there is no state directory of this user's (HOME and XDG_STATE_HOME "
+                         "are not directories of theirs) to keep %s in", name);
+    char hex[SHA256_HEX + 1];
+    digest_hex(payload, len, hex);
+    char *head = xasprintf("%s %d %s\n", STATE_MAGIC, STATE_VERSION, hex);
+    char *path = xasprintf("%s/%s", dir, name);
+    char *tmp = xasprintf("%s/.%s.%ld", dir, name, (long)getpid());
+    unlink(tmp);
+    int r = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        r = err_errno(err, ERR_IO, errno, "cannot create %s", tmp);
+    } else {
+        bool ok = write(fd, head, strlen(head)) == (ssize_t)strlen(head) &&
+                  write(fd, payload, len) == (ssize_t)len && fsync(fd) == 0;
+        int saved = errno;
+        if (close(fd) < 0 && ok) {
+            ok = false;
+            saved = errno;
+        }
+        if (!ok)
+            r = err_errno(err, ERR_IO, saved ? saved : EIO, "cannot write %s", tmp);
+        else if (rename(tmp, path) < 0)
+            r = err_errno(err, ERR_IO, errno, "cannot replace %s", path);
+        if (r < 0) {
+            unlink(tmp);
+            err->reason = R_STATE_UNUSABLE;
+        }
+    }
+    if (r == 0) { /* the rename itself reaches the disk */
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    free(tmp);
+    free(path);
+    free(head);
+    free(dir);
+    return r;
+}
+
+char *state_read(const char *name, size_t max, size_t *len)
+{
+    char *dir = state_dir();
+    if (!dir)
+        return NULL;
+    char *payload = load_file(dir, name, max, len);
+    free(dir);
+    return payload;
+}
+
+void state_remove(const char *name)
+{
+    char *dir = state_dir();
+    if (!dir)
+        return;
+    char *path = xasprintf("%s/%s", dir, name);
+    unlink(path);
+    free(path);
+    free(dir);
+}
+
+int state_lock(const char *name, int timeout_ms, struct error *err)
+{
+    char *dir = state_dir();
+    if (!dir)
+        return err_raise(err, ERR_IO, R_STATE_UNUSABLE,
+                         "there is no state directory to hold the lock %s in", name);
+    char *path = xasprintf("%s/%s", dir, name);
+    free(dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        err_errno(err, ERR_IO, errno, "cannot open the lock %s", path);
+        err->reason = R_STATE_UNUSABLE;
+        free(path);
+        return -1;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int64_t deadline = now_ms() + timeout_ms;
+    while (fcntl(fd, F_SETLK, &fl) < 0) {
+        if ((errno != EACCES && errno != EAGAIN) || now_ms() >= deadline) {
+            int saved = errno;
+            close(fd);
+            if (saved == EACCES || saved == EAGAIN)
+                err_raise(err, ERR_TEMPORARY, R_STATE_UNUSABLE,
+                          "another outpost has held %s for %d s", path, timeout_ms / 1000);
+            else
+                err_errno(err, ERR_IO, saved, "cannot lock %s", path);
+            err->reason = R_STATE_UNUSABLE;
+            free(path);
+            return -1;
+        }
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    free(path);
+    return fd;
 }
 
 /* ---- the endpoint that last worked ---------------------------------------- */

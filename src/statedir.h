@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "error.h"
+
 /* The state directory, created if needed where that is allowed (see
  * above); NULL when there is none. */
 char *state_dir(void);
@@ -26,6 +28,18 @@ void state_remember_endpoint(const char *account, const char *host, long port);
  * Returns NULL (and *len 0) when there is none or it is unusable. */
 void *state_load_tls_session(const char *key, size_t *len);
 void state_save_tls_session(const char *key, const void *data, size_t len);
+
+/* Files that must not be lost silently (an OAuth grant), in the same
+ * format: state_write replaces 'name' atomically and durably, or says why
+ * not (ERR_IO, R_STATE_UNUSABLE); state_read gives the checked payload,
+ * NULL when there is none (a damaged one is removed, said in --debug). */
+int state_write(const char *name, const void *payload, size_t len, struct error *err);
+char *state_read(const char *name, size_t max, size_t *len);
+void state_remove(const char *name);
+/* An exclusive lock on the file 'name' (made if needed), waiting up to
+ * 'timeout_ms' for another process to let go: the descriptor (close it to
+ * unlock), or -1. */
+int state_lock(const char *name, int timeout_ms, struct error *err);
 
 /* The parsers, on their own for the fuzzer: the checked payload of a
  * state file's text (NULL, and *why, when it is not one or was damaged);

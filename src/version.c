@@ -12,6 +12,8 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "http.h"
+#include "tokenreply.h"
 
 void print_version(FILE *out)
 {
@@ -32,6 +34,13 @@ void print_version(FILE *out)
             SECRET_MINOR_VERSION, SECRET_MICRO_VERSION);
 #else
     fprintf(out, "Keyring support: none (built without libsecret)\n");
+#endif
+#ifdef HAVE_OAUTH2
+    /* (named, not loaded: --version must not pay for them either) */
+    fprintf(out, "OAuth 2.0: HTTP with %s, JSON with %s (loaded when a token is fetched)\n",
+            http_library(), token_reply_library());
+#else
+    fprintf(out, "OAuth 2.0: none (built without libcurl and jansson)\n");
 #endif
     const char *sys = conf_system_path();
     fprintf(out, "System configuration file name: %s\n", *sys ? sys : "(none)");

@@ -162,6 +162,36 @@ settled() {
     done
 }
 
+# start_provider NAME PKI_DIR [SCRIPT_JSON] [CERT]: the scripted OAuth 2.0
+# provider (tests/server/oauthprovider.py) over HTTPS with PKI_DIR's
+# certificate (CERT, default server); sets PROVIDER_PORT, PROVIDER_URL
+# (https://127.0.0.1:PORT) and PDIR (its requests.log, tokens, refresh).
+# PROVIDER_AT=PORT puts it on that port (the one a grant was made for).
+start_provider() {
+    local name=$1 pki=$2 script=${3:-} cert=${4:-server}
+    PDIR="$T/$name"
+    mkdir -p "$PDIR"
+    [ -n "$script" ] || script='{}'
+    printf '%s\n' "$script" >"$PDIR/script.json"
+    "$TEST_PYTHON" "$srcdir/tests/server/oauthprovider.py" --port-file "$PDIR/port" \
+        --cert "$pki/$cert.pem" --key "$pki/key.pem" --dir "$PDIR" --script "$PDIR/script.json" \
+        ${PROVIDER_AT:+--port "$PROVIDER_AT"} >"$PDIR/server.out" 2>&1 &
+    SERVER_PIDS+=($!)
+    PROVIDER_PID=$!
+    local i
+    for i in $(seq 1 200); do
+        [ -s "$PDIR/port" ] && break
+        sleep 0.05
+    done
+    if [ ! -s "$PDIR/port" ]; then
+        echo "Bail out! the OAuth provider did not start"
+        cat "$PDIR/server.out" >&2
+        exit 1
+    fi
+    PROVIDER_PORT=$(cat "$PDIR/port")
+    PROVIDER_URL="https://127.0.0.1:$PROVIDER_PORT"
+}
+
 # stop_server: stop the server started last (its port can be used again,
 # with SERVER_PORT=PORT start_server ...).
 stop_server() {

@@ -38,8 +38,14 @@ The script (JSON) may set:
                   "bad_server_signature": false (SCRAM: prove a wrong key)}
                  Mechanisms: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-256 and
                  SCRAM-SHA-256-PLUS (tls-unique, so TLS 1.2 only), XOAUTH2
-                 and OAUTHBEARER (the password is the token). A success is
-                 logged as "-- authenticated as U with MECH".
+                 and OAUTHBEARER (the password is the token, or with
+                 "token_file": PATH, any token listed there: the scripted
+                 OAuth provider's). A success is logged as "-- authenticated
+                 as U with MECH"; each AUTH as "-- AUTH MECH with an initial
+                 response of N bytes" or "without an initial response".
+    "line_limit": N: an AUTH command line longer than N bytes (CRLF
+                 included) gets "500 5.5.2 Line too long", as a server that
+                 reads command lines only so far
     "max_rcpts": N: accept at most N recipients per transaction, then
                  "452 4.5.3 Error: too many recipients" (RFC 5321 4.5.3.1.10)
     "quit_wait": S: after QUIT, wait up to S seconds for the client to close
@@ -517,14 +523,29 @@ class Session(socketserver.BaseRequestHandler):
         self.challenge(b'{"status":"invalid_token","scope":"mail"}')
         return False
 
+    def good_tokens(self, conf):
+        """The tokens accepted: the password, or those in "token_file"
+        (the scripted OAuth provider's tokens good now)."""
+        if "token_file" in conf:
+            try:
+                with open(conf["token_file"]) as f:
+                    return set(line.strip() for line in f if line.strip())
+            except OSError:
+                return set()
+        return {conf["password"]}
+
     def auth_XOAUTH2(self, conf, initial):
-        want = "user=%s\x01auth=Bearer %s\x01\x01" % (conf["user"], conf["password"])
-        return self.initial(initial).decode() == want or self.oauth_failure()
+        text = self.initial(initial).decode()
+        prefix, suffix = "user=%s\x01auth=Bearer " % conf["user"], "\x01\x01"
+        ok = (text.startswith(prefix) and text.endswith(suffix)
+              and text[len(prefix):-len(suffix)] in self.good_tokens(conf))
+        return ok or self.oauth_failure()
 
     def auth_OAUTHBEARER(self, conf, initial):
         text = self.initial(initial).decode()
-        ok = (text.startswith("n,a=%s," % conf["user"])
-              and "\x01auth=Bearer %s\x01\x01" % conf["password"] in text)
+        token = text.split("\x01auth=Bearer ", 1)[-1][:-2] if "\x01auth=Bearer " in text else ""
+        ok = (text.startswith("n,a=%s," % conf["user"]) and text.endswith("\x01\x01")
+              and token in self.good_tokens(conf))
         return ok or self.oauth_failure()
 
     def cmd_AUTH(self, line, arg):
@@ -534,6 +555,12 @@ class Session(socketserver.BaseRequestHandler):
         if not conf or mech not in conf["mechanisms"]:
             self.reply("504 5.5.4 Unrecognized authentication type")
             return
+        limit = self.script.get("line_limit")
+        if limit and len(line) + 2 > limit:
+            self.reply("500 5.5.2 Line too long")
+            return
+        self.log("-- AUTH %s %s" % (mech, "with an initial response of %d bytes" % len(initial)
+                                     if initial else "without an initial response"))
         if not self.apply("AUTH", None, line):
             return
         self.rounds = 0
