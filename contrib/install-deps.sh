@@ -1,6 +1,7 @@
 #!/bin/sh
 # Install what building and testing outpost needs on Debian 12 (as root).
-#   build:  compiler, autotools, pkg-config, GnuTLS, GNU SASL, libsecret
+#   build:  compiler, autotools, pkg-config, GnuTLS, GNU SASL, libsecret,
+#           libcurl (its GnuTLS build) and jansson (OAuth 2.0)
 #   tests:  the distribution's python3 (the scripted SMTP server uses only
 #           its standard library), certtool (test certificates), strace
 #           (start-up cost checks), gnome-keyring, secret-tool and
@@ -15,7 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     gcc make autoconf automake pkg-config xz-utils \
-    libgnutls28-dev libgsasl-dev libsecret-1-dev \
+    libgnutls28-dev libgsasl-dev libsecret-1-dev libcurl4-gnutls-dev libjansson-dev \
     python3 gnutls-bin ca-certificates strace postfix dovecot-core \
     gnome-keyring libsecret-tools dbus \
     mutt git git-email libmailtools-perl mailutils zsh nftables iproute2 util-linux clang >/dev/null

@@ -76,8 +76,8 @@ static const struct advice_rule rules[] = {
      "the provider is having trouble: try again later ('queue on' keeps the message and "
      "'outpost -q' sends it)"},
     {R_OAUTH_UNAVAILABLE, 0, NULL, NULL, ERR_NONE,
-     "install libcurl's GnuTLS build and jansson (Debian: apt-get install libcurl3-gnutls "
-     "libjansson4)"},
+     "OAuth 2.0 needs an outpost built with it (outpost --version says) and, at run time, "
+     "libcurl's GnuTLS build and jansson (Debian: apt-get install libcurl3-gnutls libjansson4)"},
     {R_HTTPS_UNTRUSTED, 0, NULL, NULL, ERR_NONE,
      "the provider's certificate is verified against tls_trust_file (or the system's CAs): "
      "check tls_trust_file, and the clock"},

@@ -575,5 +575,10 @@ static int device_flow(const struct oauth_client *c, struct error *err)
 
 int oauth_authorize(const struct oauth_client *c, enum authorize_mode mode, struct error *err)
 {
+    /* before anyone signs in for nothing */
+    if (!http_available() || !token_reply_available())
+        return err_raise(err, ERR_CONFIG, R_OAUTH_UNAVAILABLE,
+                         "OAuth 2.0 needs %s and %s, and one of them cannot be loaded",
+                         http_library(), token_reply_library());
     return mode == AUTHORIZE_DEVICE ? device_flow(c, err) : browser_flow(c, err);
 }

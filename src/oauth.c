@@ -79,6 +79,11 @@ static bool tenant_ok(const char *t)
 int oauth_client_init(const struct account *a, struct oauth_client *c, struct error *err)
 {
     memset(c, 0, sizeof *c);
+#ifndef HAVE_OAUTH2
+    return err_raise(err, ERR_CONFIG, R_OAUTH_UNAVAILABLE,
+                     "account '%s' has oauth2_provider, and this build of outpost has no OAuth "
+                     "2.0 (configured without libcurl and jansson)", a->name);
+#endif
     c->account = a->name;
     c->provider = a->oauth2_provider;
     const struct preset *p = find_preset(a->oauth2_provider);

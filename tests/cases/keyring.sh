@@ -78,4 +78,37 @@ config "password $PASSWORD"
 send
 is "$RC" 0 "'password' in the configuration comes before the keyring"
 
+# ---- an OAuth 2.0 grant in the keyring -----------------------------------------
+if "$OUTPOST" --version | grep -q '^OAuth 2.0: HTTP with'; then
+    export XDG_STATE_HOME="$T/state"
+    start_provider provider "$PKI" '{"first_expires_in": 1}'
+    start_server oauth "{\"tls\": {\"mode\": \"starttls\", \"cert\": \"$PKI/server.pem\", \"key\": \"$PKI/key.pem\"}, \"auth\": {\"user\": \"$USER_NAME\", \"password\": \"-\", \"mechanisms\": [\"XOAUTH2\"], \"token_file\": \"$PDIR/tokens\"}}"
+    config "auth xoauth2" "oauth2_provider custom" "oauth2_client_id outpost-test" \
+        "oauth2_auth_url $PROVIDER_URL/authorize" "oauth2_token_url $PROVIDER_URL/token" \
+        "oauth2_device_url $PROVIDER_URL/device"
+    "$OUTPOST" --authorize --device </dev/null >"$T/device.out" 2>&1 &
+    dev=$!
+    for i in $(seq 1 100); do grep -q '^  [0-9A-F]\{8\}$' "$T/device.out" && break; sleep 0.1; done
+    "$TEST_PYTHON" -c 'import ssl, sys, urllib.request
+urllib.request.urlopen(sys.argv[1], context=ssl.create_default_context(cafile=sys.argv[2])).read()' \
+        "$PROVIDER_URL/approve?user_code=$(grep '^  [0-9A-F]\{8\}$' "$T/device.out" | tr -d ' ')" "$PKI/ca.pem"
+    wait "$dev"
+    is "$?" 0 "OAuth 2.0, a keyring here: --authorize --device"
+    check "--authorize: the grant is kept in the keyring" grep -q 'the grant is kept in the keyring' "$T/device.out"
+    check "...and not in a file" sh -c "! ls '$XDG_STATE_HOME/outpost/' 2>/dev/null | grep -v lock | grep -q oauth2"
+    grant=$(secret-tool lookup token_url "$PROVIDER_URL/token" client_id outpost-test user "$USER_NAME")
+    check "secret-tool finds it by token_url, client_id and user" \
+        sh -c "printf '%s' \"\$0\" | grep -q '^refresh_token '" "$grant"
+    send
+    is "$RC" 0 "OAuth 2.0 from the keyring: refreshed and delivered"
+    [ "$RC" -eq 0 ] || diag "$ERR"
+    grant=$(secret-tool lookup token_url "$PROVIDER_URL/token" client_id outpost-test user "$USER_NAME")
+    check "the rotated refresh token replaced the old one in the keyring" \
+        grep -qxF "$(printf '%s\n' "$grant" | sed -n 's/^refresh_token //p')" "$PDIR/refresh"
+    run_outpost --forget-password
+    is "$RC" 0 "--forget-password of an OAuth 2.0 account"
+    check "...the keyring entry is gone" \
+        sh -c "! secret-tool lookup token_url '$PROVIDER_URL/token' client_id outpost-test user '$USER_NAME' >/dev/null 2>&1"
+fi
+
 done_testing

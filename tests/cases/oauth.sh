@@ -88,6 +88,18 @@ check "--debug names the token state and the cached token" \
     sh -c "grep -q 'session: token' '$ERR' && grep -q 'cached access token is good for' '$ERR'"
 check "--debug shows no token" lacks -F "$(stored access_token)" "$ERR"
 check "--debug redacts the AUTH line" grep -q -- '--> AUTH XOAUTH2 <redacted>' "$ERR"
+# traced_send: a send under strace (the files opened), into $T/trace
+traced_send() {
+    ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" strace -f -e trace=openat -o "$T/trace" \
+        "$OUTPOST" -oi rcpt@example.org < <(msg traced) >/dev/null 2>&1
+}
+HAVE_STRACE=0
+command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null && HAVE_STRACE=1
+if [ "$HAVE_STRACE" -eq 1 ]; then
+    traced_send
+    check "a send with a cached token loads neither libcurl nor jansson" \
+        lacks -E 'libcurl|libjansson' "$T/trace"
+fi
 
 # ---- refresh before the end, rotation ----------------------------------------------
 # A provider whose first token ends at once: every send refreshes first.
@@ -107,6 +119,13 @@ check "the new access token was kept: the next send has it" test -n "$(stored ac
 send rot2
 is "$RC" 0 "the next send: delivered"
 is "$(refreshes)" 1 "...with the refreshed token, no second refresh"
+if [ "$HAVE_STRACE" -eq 1 ]; then
+    rm -f "$STATE"/oauth2-*
+    authorize
+    traced_send
+    check "a send that refreshes loads libcurl's GnuTLS build and jansson (so the check above can fail)" \
+        sh -c "grep -q 'libcurl-gnutls.so.4' '$T/trace' && grep -q 'libjansson.so.4' '$T/trace'"
+fi
 
 # Two and four outposts at once, each needing a refresh of a rotating
 # token: one refresh under the lock, the others take its result.

@@ -225,6 +225,7 @@ if [ "$skip_all_rest" -eq 0 ]; then
     traced -oi rcpt@example.org
     check "a password in the configuration: libsecret is not loaded" \
         lacks "libsecret" "$T/trace"
+    check "no OAuth 2.0: neither libcurl nor jansson is loaded" lacks -E "libcurl|libjansson" "$T/trace"
     config
     traced -oi rcpt@example.org
     check "with domain set and a numeric host, no name lookup at all (no hosts file, no DNS)" \

@@ -12,6 +12,8 @@
 #
 # MTA_MAIN_CF_EXTRA, if set, is appended to main.cf (later settings win:
 # the benchmark uses it to lift the size limit and discard what arrives).
+# MTA_DOVECOT_EXTRA is added to dovecot.conf (another passdb: oauth2), and
+# MTA_AUTH_MECHANISMS replaces Dovecot's list of mechanisms.
 
 need_mta() {
     [ "$(id -u)" -eq 0 ] || skip_all "Postfix needs root to start"
@@ -64,8 +66,9 @@ log_path = $dc/log
 instance_name = outpost-test-$$
 protocols =
 ssl = no
-auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256
+auth_mechanisms = ${MTA_AUTH_MECHANISMS:-plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256}
 disable_plaintext_auth = no
+${MTA_DOVECOT_EXTRA:-}
 passdb {
   driver = passwd-file
   args = $dc/passwd

@@ -20,6 +20,8 @@ Endpoints:
     GET  /approve?user_code=C   a person entering the code (the test's)
     POST /introspect  RFC 7662 for Dovecot's oauth2 passdb: token=T ->
                       {"active": true, "username": USER} while T is good
+    POST /revoke      (a test's) every access token dies before its time;
+                      refresh tokens stay good
 
 The script (JSON) may set:
     "client_id" (default "outpost-test"), "client_secret" (none: a public
@@ -221,6 +223,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.device(f)
             elif path == "/introspect":
                 self.introspect(f)
+            elif path == "/revoke":
+                self.state.access.clear()  # (a test's: every access token dies early)
+                self.state.save()
+                self.state.log("/revoke -> access tokens revoked")
+                self.send_json(200, {"revoked": True})
             else:
                 self.send_json(404, {"error": "not_found"})
 
