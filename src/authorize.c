@@ -385,6 +385,8 @@ static void reap_children(void)
 static int keep(const struct oauth_client *c, const struct token_reply *reply, struct error *err)
 {
     struct grant_key k = oauth_grant_key(c);
+    struct error lerr;
+    int lock = grant_lock(&k, &lerr); /* (a refresh running now would undo this) */
     struct grant g;
     if (grant_load(&k, c->store, &g) != 1) {
         memset(&g, 0, sizeof g);
@@ -416,6 +418,8 @@ static int keep(const struct oauth_client *c, const struct token_reply *reply, s
     } else {
         err_prefix(err, "account '%s': the grant could not be kept: ", c->account);
     }
+    if (lock >= 0)
+        close(lock);
     grant_free(&g);
     return r;
 }

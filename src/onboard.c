@@ -25,6 +25,7 @@ struct found {
     const char *auth;
     const char *trust_file;
     const char *note;
+    const char *oauth2;       /* the provider's oauth2_provider preset, or NULL */
     char source[512];
 };
 
@@ -105,6 +106,7 @@ static void from_provider(const struct provider *p, struct found *f)
     }
     f->auth = p->auth;
     f->note = p->note;
+    f->oauth2 = p->oauth2;
 }
 
 /* The domain's mail exchangers, when one of them is a provider's. */
@@ -193,9 +195,22 @@ static void print_block(FILE *out, const char *address, const struct found *f)
     if (f->trust_file)
         fprintf(out, "tls_trust_file %s\n", f->trust_file);
     fprintf(out, "auth %s\nuser %s\nfrom %s\n", f->auth ? f->auth : "on", address, address);
-    if (f->auth && strcmp(f->auth, "on") != 0)
+    if (f->oauth2) {
+        /* commented out: without a client id the account would not load */
+        char *how = xasprintf("OAuth 2.0: register a client id (outpost.conf(5), OAUTH 2.0), "
+                              "put it below and remove the '# ' of these lines%s, then run "
+                              "'outpost --authorize -a %s'.",
+                              strcmp(f->auth ? f->auth : "on", "on") == 0
+                                  ? " (and make it 'auth xoauth2')"
+                                  : "",
+                              address);
+        comment(out, how);
+        free(how);
+        fprintf(out, "# oauth2_provider %s\n# oauth2_client_id <your client id>\n", f->oauth2);
+    } else if (f->auth && strcmp(f->auth, "on") != 0) {
         fprintf(out, "# passwordeval <a command that prints a fresh access token for %s>\n",
                 address);
+    }
 }
 
 /* ---- --write ------------------------------------------------------------- */

@@ -51,36 +51,34 @@ static const char *const proton_mx[] = {"protonmail.ch", NULL};
 static const struct provider providers[] = {
     {"Gmail", gmail_domains, gmail_mx, "smtp.gmail.com", "465 587", "on", NULL,
      APP_PASSWORD_NOTE("Google", "Google Account > Security > App passwords") " Or use OAuth 2.0: "
-     "'auth oauthbearer' with 'passwordeval' printing a fresh access token."},
+     "'auth xoauth2' and the oauth2 lines below.", "google"},
     {"Outlook.com", outlook_domains, NULL, "smtp-mail.outlook.com", "587", "xoauth2", NULL,
-     "Outlook.com accepts only OAuth 2.0 for SMTP: 'passwordeval' must print a fresh access "
-     "token for the scope https://outlook.office.com/SMTP.Send (from an OAuth helper such as "
-     "oama or mutt_oauth2.py)."},
+     "Outlook.com accepts only OAuth 2.0 for SMTP.", "microsoft"},
     {"Microsoft 365", NULL, m365_mx, "smtp.office365.com", "587", "xoauth2", NULL,
      "Microsoft 365 needs SMTP AUTH allowed for the mailbox by its administrator, and is "
-     "retiring passwords for it: 'passwordeval' must print an OAuth 2.0 access token for "
-     "https://outlook.office.com/SMTP.Send."},
+     "retiring passwords for it (off by default from the end of December 2026): use OAuth 2.0.",
+     "microsoft"},
     {"Yahoo", yahoo_domains, yahoo_mx, "smtp.mail.yahoo.com", "465 587", "on", NULL,
-     APP_PASSWORD_NOTE("Yahoo", "Account Info > Account security > Generate app password")},
+     APP_PASSWORD_NOTE("Yahoo", "Account Info > Account security > Generate app password"), NULL},
     {"iCloud", icloud_domains, NULL, "smtp.mail.me.com", "587", "on", NULL,
      APP_PASSWORD_NOTE("Apple", "account.apple.com > Sign-In and Security > App-Specific "
-                                "Passwords")},
+                                "Passwords"), NULL},
     {"Fastmail", fastmail_domains, fastmail_mx, "smtp.fastmail.com", "465 587", "on", NULL,
-     APP_PASSWORD_NOTE("Fastmail", "Settings > Privacy & Security > Manage app passwords")},
+     APP_PASSWORD_NOTE("Fastmail", "Settings > Privacy & Security > Manage app passwords"), NULL},
     {"GMX", gmx_com_domains, NULL, "mail.gmx.com", "465 587", "on", NULL,
-     GMX_NOTE("E-mail > POP3 & IMAP")},
+     GMX_NOTE("E-mail > POP3 & IMAP"), NULL},
     {"GMX", gmx_net_domains, NULL, "mail.gmx.net", "465 587", "on", NULL,
-     GMX_NOTE("E-Mail > POP3/IMAP Abruf")},
-    {"Zoho Mail", zoho_domains, zoho_mx, "smtp.zoho.com", "465 587", "on", NULL, ZOHO_NOTE},
+     GMX_NOTE("E-Mail > POP3/IMAP Abruf"), NULL},
+    {"Zoho Mail", zoho_domains, zoho_mx, "smtp.zoho.com", "465 587", "on", NULL, ZOHO_NOTE, NULL},
     {"Zoho Mail (EU)", zoho_eu_domains, zoho_eu_mx, "smtp.zoho.eu", "465 587", "on", NULL,
-     ZOHO_NOTE},
+     ZOHO_NOTE, NULL},
     {"Proton Mail Bridge", proton_domains, proton_mx, "127.0.0.1", "1025", "on",
      "~/.config/outpost/proton-bridge.pem",
      "Proton Mail is sent through Proton Mail Bridge, which must be running on this machine; "
      "the user name and password are the ones Bridge shows for the account, not the Proton "
      "login. Bridge has its own certificate: export it (Bridge > Settings > Advanced > Export "
      "TLS certificates) to the tls_trust_file below, or pin it with tls_fingerprint "
-     "('outpost --serverinfo' shows it)."},
+     "('outpost --serverinfo' shows it).", NULL},
 };
 
 static bool in_list(const char *const *list, const char *name)

@@ -17,6 +17,7 @@ struct provider {
     const char *note;          /* what the provider wants of the user (app
                                   passwords, OAuth, settings to turn on), one
                                   paragraph, or NULL */
+    const char *oauth2;        /* its oauth2_provider preset, or NULL */
 };
 
 /* The provider for this address domain, or NULL. */

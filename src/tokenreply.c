@@ -41,7 +41,32 @@ struct jansson_api {
     size_t (*string_length)(const json_t *);
     json_int_t (*integer_value)(const json_t *);
     void (*delete_value)(json_t *);
+    void (*set_alloc_funcs)(json_malloc_t, json_free_t);
 };
+
+/* jansson's memory, wiped when it is given back: its copies of a reply's
+ * strings hold tokens. Each block carries its size in front. */
+#define WIPE_HEADER 16
+
+static void *wiping_malloc(size_t n)
+{
+    unsigned char *p = malloc(n + WIPE_HEADER);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    return p + WIPE_HEADER;
+}
+
+static void wiping_free(void *ptr)
+{
+    if (!ptr)
+        return;
+    unsigned char *p = (unsigned char *)ptr - WIPE_HEADER;
+    size_t n;
+    memcpy(&n, p, sizeof n);
+    secure_wipe(p, n + WIPE_HEADER);
+    free(p);
+}
 
 static const struct jansson_api *jansson(char *why, size_t cap)
 {
@@ -60,9 +85,12 @@ static const struct jansson_api *jansson(char *why, size_t cap)
             *(void **)&api.string_length = dlsym(h, "json_string_length");
             *(void **)&api.integer_value = dlsym(h, "json_integer_value");
             *(void **)&api.delete_value = dlsym(h, "json_delete");
+            *(void **)&api.set_alloc_funcs = dlsym(h, "json_set_alloc_funcs");
             if (api.loadb && api.object_get && api.string_value && api.string_length &&
-                api.integer_value && api.delete_value)
+                api.integer_value && api.delete_value && api.set_alloc_funcs) {
+                api.set_alloc_funcs(wiping_malloc, wiping_free);
                 state = 1;
+            }
             else
                 snprintf(reason, sizeof reason, "it lacks a function outpost needs");
         }

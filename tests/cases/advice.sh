@@ -56,6 +56,8 @@ auth_row "534 without an enhanced code" 77 "the provider wants an app password" 
 auth_row "535 without an enhanced code" 77 "does not accept this user name and password" "535 Authentication credentials invalid"
 auth_row "538" 77 "needs an encrypted connection" "538 Encryption required"
 auth_row "454 (temporary)" 75 "a temporary failure on the server's side" "454 4.7.0 Temporary authentication failure"
+auth_row "5.7.139 (Outlook.com: no passwords)" 77 "the provider refuses passwords for SMTP: use OAuth 2.0 ('oauth2_provider microsoft'" "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."
+auth_row "5.7.30 (Microsoft 365: no passwords)" 77 "refuses passwords for SMTP: use OAuth 2.0" "550 5.7.30 Basic authentication is not supported for Client Submission."
 check "535: the error says where the password came from" said "password from the configuration ('password')"
 
 # mail_row NAME EXIT ADVICE STEP REPLY [CONFIG_LINE...]: STEP answered with REPLY

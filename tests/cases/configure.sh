@@ -64,11 +64,13 @@ check "nothing was written without --write" test ! -e "$HOME/.config/outpost/con
 run_outpost --configure someone@GMAIL.com
 check "Gmail (domain in capitals): smtp.gmail.com, app password or OAuth" \
     sh -c 'grep -qx "host smtp.gmail.com" "$0" && grep -q "OAuth 2.0" "$0"' "$OUT"
+check "Gmail: the OAuth 2.0 lines, commented (oauth2_provider google)" \
+    sh -c 'grep -qx "# oauth2_provider google" "$0" && grep -q "make it .auth xoauth2." "$0"' "$OUT"
 run_outpost --configure x@icloud.com
 check "iCloud: smtp.mail.me.com port 587" sh -c 'grep -qx "host smtp.mail.me.com" "$0" && grep -qx "port 587" "$0"' "$OUT"
 run_outpost --configure x@outlook.com
-check "Outlook.com: OAuth (auth xoauth2), a passwordeval to fill in, commented" \
-    sh -c 'grep -qx "host smtp-mail.outlook.com" "$0" && grep -qx "auth xoauth2" "$0" && grep -q "^# passwordeval <" "$0"' "$OUT"
+check "Outlook.com: OAuth (auth xoauth2), oauth2_provider microsoft and a client id to fill in, commented" \
+    sh -c 'grep -qx "host smtp-mail.outlook.com" "$0" && grep -qx "auth xoauth2" "$0" && grep -qx "# oauth2_provider microsoft" "$0" && grep -qx "# oauth2_client_id <your client id>" "$0" && grep -q "outpost --authorize -a" "$0"' "$OUT"
 run_outpost --configure x@proton.me
 check "Proton: Bridge on 127.0.0.1 port 1025, with its certificate" \
     sh -c 'grep -qx "host 127.0.0.1" "$0" && grep -qx "port 1025" "$0" && grep -q "^tls_trust_file " "$0"' "$OUT"

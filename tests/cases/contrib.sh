@@ -44,10 +44,30 @@ sh -n "$srcdir/contrib/networkmanager/90-outpost-flush"
 is "$?" 0 "the NetworkManager dispatcher script is valid sh"
 check "the systemd service runs outpost -q" grep -qx 'ExecStart=/usr/bin/outpost -q' "$srcdir/contrib/systemd/outpost-flush.service"
 
+# The manual pages keep up: every configuration command (as --pretend lists
+# them) has an entry in outpost.conf(5), every long option of --help one
+# in outpost(1).
+write_config "$T/doc.rc" "account default" "host localhost" "from a@b.example"
+"$OUTPOST" -C "$T/doc.rc" --pretend x@y.example | sed -n 's/^\([a-z_0-9]*\) = .*/\1/p' |
+    grep -vx recipients >"$T/commands" # (the envelope, not a command)
+undocumented=$(while read -r c; do
+    grep -qE "^\.(B|BI|BR|TQ) (.*[ \"])?$c( |\"|\$)" "$srcdir/doc/outpost.conf.5" || echo "$c"
+done <"$T/commands")
+check "every configuration command is in outpost.conf(5) ($(wc -l <"$T/commands") of them)" \
+    test -z "$undocumented" -a "$(wc -l <"$T/commands")" -gt 40
+[ -z "$undocumented" ] || echo "#   undocumented: $undocumented"
+"$OUTPOST" --help | grep -oE '^  --[a-z-]+' | sed 's/^  --//' >"$T/options"
+missing=$(while read -r o; do
+    grep -qF -- "\-\-${o//-/\\-}" "$srcdir/doc/outpost.1" || echo "$o"
+done <"$T/options")
+check "every long option of --help is in outpost(1) ($(wc -l <"$T/options") of them)" \
+    test -z "$missing" -a "$(wc -l <"$T/options")" -gt 10
+[ -z "$missing" ] || echo "#   not in outpost(1): $missing"
+
 # The benchmark is not run here (it needs root, Postfix and msmtp, and
 # minutes); its parts are checked so that it does not rot.
-bash -n "$srcdir/contrib/bench/bench.sh"
-is "$?" 0 "the benchmark script is valid bash"
+bash -n "$srcdir/contrib/bench/bench.sh" && bash -n "$srcdir/contrib/bench/startup.sh"
+is "$?" 0 "the benchmark scripts are valid bash"
 "$TEST_PYTHON" -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$srcdir/contrib/bench/ceiling.py"
 is "$?" 0 "the ceiling client is valid Python"
 # The floor client through the delay proxy, to the scripted server: it
