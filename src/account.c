@@ -364,17 +364,6 @@ static int p_trust_file(struct account *a, const struct field *f, const char *ar
     return p_path(a, f, arg, why);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* SHA-256 (32 bytes), or the SHA-1 (20) and MD5 (16) forms msmtp accepts,
  * as colon-separated hex pairs. Stored in upper case. */
 static int p_fingerprint(struct account *a, const struct field *f, const char *arg, char **why)
@@ -393,7 +382,7 @@ static int p_fingerprint(struct account *a, const struct field *f, const char *a
     char *norm = xstrdup(arg);
     for (size_t i = 0; i < len; i++) {
         bool sep = (i % 3) == 2;
-        if (sep ? arg[i] != ':' : hexval((unsigned char)arg[i]) < 0) {
+        if (sep ? arg[i] != ':' : hex_value((unsigned char)arg[i]) < 0) {
             free(norm);
             return invalid(why, f, arg, expected);
         }

@@ -44,17 +44,6 @@ void redirect_free(struct redirect *r)
     memset(r, 0, sizeof *r);
 }
 
-static int hexdigit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode [p, end) ('+' is a blank, as in a form); NULL when an
  * escape is broken, a control character or NUL comes out, or it is too
  * long. */
@@ -68,11 +57,11 @@ static char *decode(const char *p, const char *end)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            if (end - p < 3 || hexdigit(p[1]) < 0 || hexdigit(p[2]) < 0) {
+            if (end - p < 3 || hex_value(p[1]) < 0 || hex_value(p[2]) < 0) {
                 free(out);
                 return NULL;
             }
-            c = hexdigit(p[1]) * 16 + hexdigit(p[2]);
+            c = hex_value(p[1]) * 16 + hex_value(p[2]);
             p += 2;
         }
         if (c < 0x20 || c == 0x7f) {

@@ -82,6 +82,9 @@ size_t sanitize_text(char *out, size_t cap, const char *in, size_t n);
 bool ascii_ieq(const char *a, const char *b);
 bool ascii_iprefix(const char *s, size_t n, const char *prefix);
 
+/* The value of a hexadecimal digit, or -1. */
+int hex_value(int c);
+
 /* Parse a decimal integer in [min, max]; whole string must be digits. */
 bool parse_int_range(const char *s, long min, long max, long *out);
 

@@ -135,17 +135,21 @@ start_server() {
     fi
     "$TEST_PYTHON" "$srcdir/tests/server/smtpserver.py" "${args[@]}" >"$DIR/server.out" 2>&1 &
     SERVER_PIDS+=($!)
+    wait_port "$DIR" "the test server"
+    PORT=$(cat "$DIR/port")
+}
+
+# wait_port DIR WHAT: wait (10 s at most) for a server started in the
+# background to write DIR/port, or bail out showing DIR/server.out
+wait_port() {
     local i
     for i in $(seq 1 200); do
-        [ -s "$DIR/port" ] && break
+        [ -s "$1/port" ] && return 0
         sleep 0.05
     done
-    if [ ! -s "$DIR/port" ]; then
-        echo "Bail out! the test server did not start"
-        cat "$DIR/server.out" >&2
-        exit 1
-    fi
-    PORT=$(cat "$DIR/port")
+    echo "Bail out! $2 did not start"
+    cat "$1/server.out" >&2
+    exit 1
 }
 
 # settled: wait (up to 5 s each) until the sessions of the server started
@@ -178,16 +182,7 @@ start_provider() {
         ${PROVIDER_AT:+--port "$PROVIDER_AT"} >"$PDIR/server.out" 2>&1 &
     SERVER_PIDS+=($!)
     PROVIDER_PID=$!
-    local i
-    for i in $(seq 1 200); do
-        [ -s "$PDIR/port" ] && break
-        sleep 0.05
-    done
-    if [ ! -s "$PDIR/port" ]; then
-        echo "Bail out! the OAuth provider did not start"
-        cat "$PDIR/server.out" >&2
-        exit 1
-    fi
+    wait_port "$PDIR" "the OAuth provider"
     PROVIDER_PORT=$(cat "$PDIR/port")
     PROVIDER_URL="https://127.0.0.1:$PROVIDER_PORT"
 }
