@@ -283,6 +283,18 @@ run_outpost() {
     RC=$?
 }
 
+# outpost_for_anyone: set OUTPOST_ANYONE to a copy of the binary that every
+# local user can run. The build tree may sit under a private directory (CI's
+# mktemp -d is 0700), so a test that runs outpost as another user must not
+# use "$OUTPOST" itself. Opens $T to others for traversal (not listing).
+outpost_for_anyone() {
+    chmod 711 "$T"
+    mkdir -p -m 755 "$T/anyone"
+    cp "$OUTPOST" "$T/anyone/outpost"
+    chmod 755 "$T/anyone/outpost"
+    OUTPOST_ANYONE="$T/anyone/outpost"
+}
+
 # Seconds since the epoch, with fractions.
 now() { echo "$EPOCHREALTIME"; }
 elapsed_ms() { # elapsed_ms START END

@@ -162,7 +162,7 @@ run_outpost -C "$T/evil.rc" -oi rcpt@example.org <"$T/msg"
 check "a file owned by another user cannot run a program as you (eval)" test ! -e "$T/ran"
 is "$(stored)" 0 "nothing was sent with any of them"
 # Read by an unprivileged user: root's file is fine, their own too.
-chmod 711 "$T" # (mktemp made it 0700)
+outpost_for_anyone
 mkdir -m 755 "$T/nobody"
 mkdir -m 700 "$T/nobody/tmp"
 chown nobody "$T/nobody/tmp"
@@ -171,7 +171,7 @@ chmod 644 "$T/nobody/root.rc"
 cp "$T/nobody/root.rc" "$T/nobody/own.rc"
 chown nobody "$T/nobody/own.rc"
 chmod 600 "$T/nobody/own.rc"
-as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$T/nobody" TMPDIR="$T/nobody/tmp" "$OUTPOST" "$@" <"$T/msg" >"$OUT" 2>"$ERR"; RC=$?; }
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME="$T/nobody" TMPDIR="$T/nobody/tmp" "$OUTPOST_ANYONE" "$@" <"$T/msg" >"$OUT" 2>"$ERR"; RC=$?; }
 as_nobody -C "$T/nobody/root.rc" -oi rcpt@example.org
 is "$RC" 0 "an unprivileged user, a file owned by root: accepted"
 [ "$RC" -eq 0 ] || diag "$ERR"
