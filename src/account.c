@@ -90,32 +90,6 @@ static int p_path(struct account *a, const struct field *f, const char *arg, cha
     return 0;
 }
 
-/* Split a blank-separated list into words; NULL-terminated, allocated. */
-static char **split_words(const char *s, size_t *n)
-{
-    char **v = NULL;
-    *n = 0;
-    while (*s) {
-        while (*s == ' ' || *s == '\t')
-            s++;
-        size_t len = strcspn(s, " \t");
-        if (!len)
-            break;
-        v = xrealloc(v, (*n + 2) * sizeof *v);
-        v[(*n)++] = xstrndup(s, len);
-        v[*n] = NULL;
-        s += len;
-    }
-    return v;
-}
-
-static void free_words(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 #define LIST_MAX 16
 
 /* A list of words, each checked by 'ok'. */
@@ -197,6 +171,37 @@ static int p_duration(struct account *a, const struct field *f, const char *arg,
         return invalid(why, f, arg, "a duration such as 3600, 30m, 12h or 5d");
     *SLOT(a, f, long) = v * mult;
     return 0;
+}
+
+static int p_duration_off(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (strcmp(arg, "off") == 0) {
+        *SLOT(a, f, long) = 0;
+        return 0;
+    }
+    return p_duration(a, f, arg, why);
+}
+
+/* Who: user names, numeric uids and @group names, blank-separated. */
+static bool is_who(const char *w)
+{
+    const char *p = w[0] == '@' ? w + 1 : w;
+    if (!*p || strlen(p) > 64)
+        return false;
+    for (; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.'))
+            return false;
+    return true;
+}
+
+static int p_who(struct account *a, const struct field *f, const char *arg, char **why)
+{
+    if (!*arg) {
+        store_str(a, f, NULL);
+        return 0;
+    }
+    return p_list(a, f, arg, why, is_who, "user names, uids or @groups");
 }
 
 static int p_millis(struct account *a, const struct field *f, const char *arg, char **why)
@@ -546,6 +551,16 @@ static const struct field fields[] = {
     {"queue", BOOL(queue), p_bool, false, NULL, NULL, LOCAL},
     {"queue_dir", STR(queue_dir), p_path, false, "(default)", NULL, LOCAL},
     {"queue_lifetime", LONG(queue_lifetime), p_duration, false, NULL, NULL, LOCAL},
+    {"queue_warn", LONG(queue_warn), p_duration_off, false, "off", NULL, LOCAL},
+    {"queue_retry_min", LONG(queue_retry_min), p_duration, false, NULL, NULL, LOCAL},
+    {"queue_retry_max", LONG(queue_retry_max), p_duration, false, NULL, NULL, LOCAL},
+    {"notify_command", STR(notify_command), p_text, false, NULL, NULL, LOCAL},
+    {"service_socket", STR(service_socket), p_path, false, NULL, NULL, LOCAL},
+    {"maildrop_dir", STR(maildrop_dir), p_path, false, NULL, NULL, LOCAL},
+    {"password_file", STR(password_file), p_path, false, NULL, NULL, SESSION},
+    {"session_cache_idle", LONG(session_cache_idle), p_timeout, false, "off", NULL, LOCAL},
+    {"relay_users", STR(relay_users), p_who, false, "(everyone)", NULL, LOCAL},
+    {"relay_from_users", STR(relay_from_users), p_who, false, "(nobody)", NULL, LOCAL},
 };
 
 _Static_assert(ARRAY_LEN(fields) <= 128, "account.set holds 128 bits");
@@ -634,7 +649,20 @@ struct account *account_new(const char *name)
     a->remove_bcc_headers = true;
     a->connect_race_delay = 300;
     a->queue_lifetime = ACCOUNT_DEFAULT_QUEUE_LIFETIME;
+    a->service_socket = xstrdup(ACCOUNT_SERVICE_SOCKET);
+    a->maildrop_dir = xstrdup(ACCOUNT_MAILDROP_DIR);
+    a->session_cache_idle = 10;
+    a->queue_retry_min = 60;
+    a->queue_retry_max = 3600;
     return a;
+}
+
+bool account_was_set(const struct account *a, const char *command)
+{
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+        if (strcmp(fields[i].name, command) == 0)
+            return is_set(a, (int)i);
+    return false;
 }
 
 static void copy_field(struct account *dst, const struct account *src, const struct field *f)
@@ -666,6 +694,46 @@ struct account *account_clone(const struct account *a, const char *name)
     memcpy(c->set, a->set, sizeof c->set);
     for (size_t i = 0; i < ARRAY_LEN(fields); i++)
         copy_field(c, a, &fields[i]);
+    return c;
+}
+
+struct account *account_via_service(const struct account *a, struct error *err)
+{
+    /* Every setting of the way out goes back to its default (so no
+     * password, token or server of the account's is used or even read);
+     * what shapes the message stays. The service logs and queues. */
+    struct account *fresh = account_new(a->name);
+    struct account *c = account_clone(a, NULL);
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+        if (fields[i].affects != SESSION)
+            continue;
+        copy_field(c, fresh, &fields[i]);
+        c->set[i / 64] &= ~(UINT64_C(1) << (i % 64));
+    }
+    account_free(fresh);
+    static const char *const local_only[] = {"logfile", "syslog", "queue", "notify_command",
+                                             "fallback_account"};
+    for (size_t k = 0; k < ARRAY_LEN(local_only); k++) {
+        int i = field_index(local_only[k]);
+        if (fields[i].kind == K_STR)
+            store_str(c, &fields[i], NULL);
+        else
+            *SLOT(c, &fields[i], bool) = false;
+    }
+    char *why = NULL;
+    if (account_apply(c, "socket", a->service_socket, &why) < 0 ||
+        account_apply(c, "protocol", "lmtp", &why) < 0 ||
+        account_apply(c, "domain", "localhost", &why) < 0) {
+        err_set(err, ERR_SOFTWARE, "account '%s': %s", a->name, why);
+        free(why);
+        account_free(c);
+        return NULL;
+    }
+    c->via_service = true;
+    if (account_finish(c, err) < 0) {
+        account_free(c);
+        return NULL;
+    }
     return c;
 }
 

@@ -15,6 +15,10 @@
 
 enum protocol { PROTO_SMTP, PROTO_LMTP };
 
+/* Where the system relay listens and where submissions wait for it. */
+#define ACCOUNT_SERVICE_SOCKET "/run/outpost/submit"
+#define ACCOUNT_MAILDROP_DIR "/var/spool/outpost/maildrop"
+
 /* How long a queued message may wait, unless queue_lifetime says. */
 #define ACCOUNT_DEFAULT_QUEUE_LIFETIME (5 * 86400)
 
@@ -94,6 +98,20 @@ struct account {
     bool queue;
     char *queue_dir;
     long queue_lifetime; /* seconds */
+    long queue_warn;     /* seconds; 0: off (the relay's default when unset: 4 h) */
+    char *notify_command; /* run when a message is queued, delayed, delivered late or given up */
+
+    /* the system relay (relay.c) and those who submit to it */
+    char *service_socket;   /* where the relay listens */
+    char *maildrop_dir;     /* where submissions wait while it does not */
+    char *password_file;    /* the password's file (0640 root:outpost), a secret source */
+    long session_cache_idle; /* seconds an open session waits for the next message */
+    long queue_retry_min;   /* seconds; the relay's backoff, doubling, */
+    long queue_retry_max;   /* up to this */
+    char *relay_users;      /* who may send through the relay with this account: NULL all */
+    char *relay_from_users; /* who may choose the envelope sender there: NULL nobody */
+
+    bool via_service; /* made by account_via_service */
 
     /* derived by account_finish from the lists above */
     char *host;       /* the first host: TLS name, keyring entry, log */
@@ -115,6 +133,11 @@ struct account_setting {
 struct account *account_new(const char *name);
 struct account *account_clone(const struct account *a, const char *name);
 void account_free(struct account *a);
+/* The account as a local user without its secrets sends with it: through
+ * the system relay's socket (service_socket) over LMTP, every setting of
+ * the way out (servers, TLS, credentials) at its default, no log or
+ * queue of its own (via_service set). */
+struct account *account_via_service(const struct account *a, struct error *err);
 
 /* Apply one configuration command. Returns 0, or -1 with *why set to an
  * allocated one-line reason ("unknown command 'hots'"). */
@@ -126,6 +149,10 @@ int account_apply_settings(struct account *a, const struct account_setting *v, s
                            struct error *err);
 /* Copy into 'dst' every setting that 'src' was given explicitly. */
 void account_inherit(struct account *dst, const struct account *src);
+
+/* Was 'command' given explicitly (in the file, inherited, or on the
+ * command line), rather than left at its default? */
+bool account_was_set(const struct account *a, const char *command);
 
 /* The port used when none is configured (0 when there is none: LMTP). */
 long account_default_port(const struct account *a);

@@ -108,13 +108,18 @@ static char *mail_name(void)
 
 char *expand_from_pattern(const char *pattern)
 {
+    return expand_from_pattern_as(pattern, NULL);
+}
+
+char *expand_from_pattern_as(const char *pattern, const char *user)
+{
     struct strbuf sb;
     sb_init(&sb);
     for (const char *p = pattern; *p; p++) {
         char *v = NULL;
         if (p[0] == '%' && p[1]) {
             switch (p[1]) {
-            case 'U': v = user_name(); break;
+            case 'U': v = user ? xstrdup(user) : user_name(); break;
             case 'H': v = host_name(); break;
             case 'C': v = canonical_host_name(); break;
             case 'M': v = mail_name(); break;

@@ -23,6 +23,8 @@ char *address_envelope(const char *input, bool allow_empty, const char *what,
 /* msmtp's substitutions for 'from' and 'domain': %U user name, %H host
  * name, %C its canonical (DNS) name, %M the contents of /etc/mailname. */
 char *expand_from_pattern(const char *pattern);
+/* The same, %U being 'user' (the relay's submitter) when not NULL. */
+char *expand_from_pattern_as(const char *pattern, const char *user);
 
 /* The EHLO name when 'domain' is not set: this machine's host name. */
 char *default_ehlo_domain(void);

@@ -18,7 +18,7 @@ static const char *const not_settable[] = {"password", "eval", "account", "defau
 
 /* Configuration commands that may take their value as the next argument,
  * as with getopt's required arguments (the rest need "--name=value"). */
-static const char *const separate_value[] = {"host", "port", "timeout", "protocol"};
+static const char *const separate_value[] = {"host", "port", "timeout", "protocol", "socket"};
 
 static bool in_list(const char *s, const char *const *list, size_t n)
 {

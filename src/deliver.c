@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "maillog.h"
+#include "notify.h"
 #include "progress.h"
 #include "util.h"
 
@@ -86,11 +87,12 @@ static int queue_it(const struct account *a, const struct envelope *left,
     if (!dir) {
         err_prefix(err, "could not queue the message (there is no state directory, so "
                         "queue_dir must say where the queue is): ");
-    } else if (queue_store(dir, a->name, left, msg, a->queue_lifetime, why, out->queue_id,
+    } else if (queue_store(dir, a->name, NULL, left, msg, a->queue_lifetime, why, out->queue_id,
                            &qerr) == 0) {
         out->queued = true;
         out->queued_because = *err;
         msg_warn("queued as %s in %s (%s); outpost -q delivers it", out->queue_id, dir, why);
+        notify_command(a, "queued", out->queue_id, left, why);
         r = 0;
     } else {
         err_prefix(err, "could not queue the message (%s): ", qerr.msg);
@@ -99,13 +101,40 @@ static int queue_it(const struct account *a, const struct envelope *left,
     return r;
 }
 
+/* The endpoint 'host' port 'port' to the end of the plan, keeping the
+ * order of the others. */
+static void move_last(struct plan *plan, const char *host, long port)
+{
+    size_t n = plan->n, out = 0, k = 0;
+    struct plan_endpoint *moved = xcalloc(n ? n : 1, sizeof *moved);
+    for (size_t i = 0; i < n; i++) {
+        const struct plan_endpoint *pe = &plan->v[i];
+        if (pe->host && strcmp(pe->host, host) == 0 && pe->port == port)
+            moved[k++] = *pe;
+        else
+            plan->v[out++] = *pe;
+    }
+    memcpy(plan->v + out, moved, k * sizeof *moved);
+    free(moved);
+}
+
 int deliver(const struct account_chain *chain, const struct envelope *env,
             const struct spool *msg, struct delivery_outcome *out, struct error *err)
+{
+    struct deliver_options o = {.may_queue = true};
+    return deliver_with(chain, env, msg, &o, out, err);
+}
+
+int deliver_with(const struct account_chain *chain, const struct envelope *env,
+                 const struct spool *msg, const struct deliver_options *o,
+                 struct delivery_outcome *out, struct error *err)
 {
     memset(out, 0, sizeof *out);
     out->used = chain->v[0];
     struct plan plan;
     plan_build(chain, &plan);
+    if (o->avoid_host)
+        move_last(&plan, o->avoid_host, o->avoid_port);
     struct attempt at;
     struct session *s = xcalloc(1, sizeof *s);
     struct envelope left = *env; /* the recipients that do not have it yet */
@@ -131,7 +160,7 @@ int deliver(const struct account_chain *chain, const struct envelope *env,
         r = 0;
     }
     free(s);
-    if (r < 0 && chain->v[0]->queue && err_queues(err))
+    if (r < 0 && o->may_queue && chain->v[0]->queue && err_queues(err))
         r = queue_it(chain->v[0], &left, msg, out, err);
     free(delivered);
     free(left.rcpts);

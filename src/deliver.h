@@ -29,6 +29,18 @@ struct delivery_outcome {
 int deliver(const struct account_chain *chain, const struct envelope *env,
             const struct spool *msg, struct delivery_outcome *outcome, struct error *err);
 
+/* The same, with choices: a notice is never queued, and goes through
+ * another endpoint than the one that refused its message when there is
+ * one ('avoid_host' port 'avoid_port' tried last). */
+struct deliver_options {
+    bool may_queue;
+    const char *avoid_host;
+    long avoid_port;
+};
+int deliver_with(const struct account_chain *chain, const struct envelope *env,
+                 const struct spool *msg, const struct deliver_options *o,
+                 struct delivery_outcome *out, struct error *err);
+
 /* The message's line in the account's log (and where the queue has it):
  * 'err' is the failure, or NULL. */
 void deliver_log(const struct envelope *env, const struct spool *msg,

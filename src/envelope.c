@@ -14,6 +14,12 @@
 
 char *envelope_sender(const char *given, const struct account *a, struct error *err)
 {
+    return envelope_sender_as(given, a, NULL, err);
+}
+
+char *envelope_sender_as(const char *given, const struct account *a, const char *user,
+                         struct error *err)
+{
     if (given && a->allow_from_override)
         return address_envelope(given, true, "the envelope sender", ERR_USAGE, err);
     char *pattern = NULL;
@@ -26,7 +32,7 @@ char *envelope_sender(const char *given, const struct account *a, struct error *
                 a->name);
         return NULL;
     }
-    char *expanded = expand_from_pattern(pattern);
+    char *expanded = expand_from_pattern_as(pattern, user);
     char *addr = NULL;
     if (strpbrk(expanded, "*?["))
         err_set(err, ERR_CONFIG, "account '%s': 'from %s' is a pattern, so use -f to give "

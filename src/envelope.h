@@ -19,12 +19,19 @@ struct envelope {
     const char *dsn_notify;  /* NOTIFY= on every RCPT */
     const char *dsn_return;  /* RET= on MAIL */
     const char *envid;       /* ENVID= on MAIL (-V), sent as xtext */
+    /* The system relay's account to send with: ACCOUNT= on MAIL (xtext),
+     * only to outpost's own service (account_via_service). */
+    const char *service_account;
 };
 
 /* The envelope sender: 'given' (-f or the From header) when the account
  * allows it, else its 'from' (or auto_from's user@maildomain). NULL with
  * an error saying why there is none. */
 char *envelope_sender(const char *given, const struct account *a, struct error *err);
+/* The same for the local user 'user' (%U), not the one running outpost:
+ * the system relay's sender for a submitter (NULL: the caller). */
+char *envelope_sender_as(const char *given, const struct account *a, const char *user,
+                         struct error *err);
 
 /* The recipients: the operands (each an RFC 5322 address list, as
  * sendmail takes them: cron passes MAILTO=a@x,b@y as one argument), plus

@@ -4,15 +4,40 @@
 #ifndef OUTPOST_FLUSH_H
 #define OUTPOST_FLUSH_H
 
+#include "channel.h"
 #include "error.h"
 #include "plan.h"
 
-/* Load an account (with its fallbacks) by name; NULL: the flusher's own
- * (-a, or the default), which logs what belongs to no account. */
-typedef int (*account_loader)(const char *name, void *ctx, struct account_chain *chain,
-                              struct error *err);
-
 /* 0 unless the queue itself could not be read. */
 int flush_queue(const char *dir, account_loader load, void *ctx, struct error *err);
+
+/* The same with choices, for the system relay. */
+struct flush_options {
+    account_loader load;     /* how accounts are loaded, */
+    void *ctx;
+    struct channels *channels; /* or the relay's open channels (left open) */
+    /* > 0: only entries whose backoff has passed (retry_min seconds after
+     * the last failure, doubling per attempt, at most retry_max) */
+    int64_t retry_min, retry_max;
+    int64_t default_queue_warn; /* seconds, when the account sets no queue_warn */
+    int64_t *next_due;       /* or NULL: told when the next kept entry is due
+                              * (seconds since the epoch; left alone if none) */
+};
+int flush_run(const char *dir, const struct flush_options *o, struct error *err);
+
+/* The system relay's first attempt at an entry it just stored, through
+ * o->channels, so that the submitter hears the outcome: delivered,
+ * queued (kept, as a flush would), or refused for good (then it leaves
+ * the queue: the submitter has the answer). 'delivered' (one per
+ * recipient, the caller's) says who has it. */
+enum answer_state { ANSWER_DELIVERED, ANSWER_QUEUED, ANSWER_REFUSED };
+struct flush_answer {
+    bool *delivered;
+    enum answer_state state;
+    struct reply final;
+    struct error err;   /* why not, unless delivered */
+};
+int flush_submitted(const char *dir, const char *id, const struct flush_options *o,
+                    struct flush_answer *answer);
 
 #endif

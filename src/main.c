@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "plan.h"
 #include "progress.h"
 #include "queue.h"
+#include "relay.h"
 #include "secret.h"
 #include "authorize.h"
 #include "oauth.h"
@@ -103,6 +105,11 @@ static int send_mode(const struct cli *o, struct error *err)
     struct chain_request req = request(o, NULL, given, true);
     if (chain_load(&req, &chain, err) < 0)
         goto out;
+    /* A user without a configuration of their own sends the system's way:
+     * through the system relay when it is installed. */
+    bool relayed = !o->host_only && relay_serves(&chain);
+    if (relayed && o->mode != MODE_PRETEND && relay_route(&chain, err) < 0)
+        goto out;
     const struct account *a = chain.v[0];
     env.from = envelope_sender(given, a, err);
     if (o->mode == MODE_PRETEND) {
@@ -116,12 +123,18 @@ static int send_mode(const struct cli *o, struct error *err)
     env.dsn_notify = a->dsn_notify;
     env.dsn_return = a->dsn_return;
     env.envid = o->envid;
+    if (a->via_service)
+        env.service_account = a->name;
     struct delivery_outcome outcome = {.used = a};
     r = envelope_recipients(o->rcpts, o->nrcpts, o->read_recipients, a, &sp, &env, err) < 0 ||
                 message_apply_account_rules(&sp, a, env.from, o->full_name, err) < 0 ||
                 deliver(&chain, &env, &sp, &outcome, err) < 0
             ? -1
             : 0;
+    if (r < 0 && a->via_service && relay_unreachable(err)) {
+        struct error why = *err;
+        r = relay_drop(a, &env, &sp, &why, err);
+    }
     deliver_log(&env, &sp, &outcome, r < 0 ? err : NULL);
     char *dir = a->queue ? deliver_queue_dir(a) : NULL;
     if (dir)
@@ -191,14 +204,39 @@ static int keyring_mode(const struct cli *o, struct error *err)
 
 /* The queue directory for -q and -bp: the chosen account's (or the
  * default account's) queue_dir, else the default place. */
-static char *queue_dir_for(const struct cli *o)
+static char *queue_dir_for(const struct cli *o, bool *relayed, int64_t *warn_after)
 {
     struct error ignored;
     struct chain_request req = request(o, NULL, NULL, true);
-    struct account *a = chain_load_one(&req, &ignored);
-    char *dir = a ? deliver_queue_dir(a) : queue_default_dir();
-    account_free(a);
+    struct account_chain chain;
+    *relayed = false;
+    *warn_after = 0;
+    if (chain_load(&req, &chain, &ignored) < 0)
+        return queue_default_dir();
+    const struct account *a = chain.v[0];
+    *warn_after = account_was_set(a, "queue_warn") ? a->queue_warn : 0;
+    char *dir;
+    if (!o->host_only && relay_serves(&chain)) {
+        /* a relay user's queue is the relay's */
+        *relayed = true;
+        dir = xstrdup(a->queue_dir ? a->queue_dir : QUEUE_SYSTEM_DIR);
+        if (!account_was_set(a, "queue_warn"))
+            *warn_after = RELAY_QUEUE_WARN;
+    } else {
+        dir = deliver_queue_dir(a);
+    }
+    chain_free(&chain);
     return dir;
+}
+
+/* -q of a user of the system relay: the relay runs its own queue. */
+static int request_relay_run(const struct cli *o, struct error *err)
+{
+    struct chain_request req = request(o, NULL, NULL, true);
+    struct account *a = chain_load_one(&req, err);
+    int r = a ? relay_request_run(a, err) : -1;
+    account_free(a);
+    return r;
 }
 
 static int load_for_flush(const char *name, void *ctx, struct account_chain *chain,
@@ -208,20 +246,32 @@ static int load_for_flush(const char *name, void *ctx, struct account_chain *cha
     return chain_load(&req, chain, err);
 }
 
+/* mailq's exit status when it worked (see queue_mode). */
+static int queue_status;
+
 static int queue_mode(const struct cli *o, struct error *err)
 {
-    char *dir = queue_dir_for(o);
+    bool relayed;
+    int64_t warn_after;
+    char *dir = queue_dir_for(o, &relayed, &warn_after);
     int r = 0;
+    struct queue_health h;
     if (!dir && o->mode == MODE_QUEUE_LIST)
         /* No queue_dir and no state directory: there is no queue to see. */
         printf("outpost: there is no queue (no queue_dir is set, and there is no state "
                "directory to hold one)\n");
     else if (!dir && o->mode == MODE_QUEUE_REMOVE)
         r = err_set(err, ERR_USAGE, "no queue entry %s: there is no queue", o->queue_id);
-    else if (o->mode == MODE_QUEUE_LIST)
-        r = queue_print(dir, stdout, err);
-    else if (o->mode == MODE_QUEUE_REMOVE)
+    else if (o->mode == MODE_QUEUE_LIST) {
+        r = queue_print(dir, stdout, warn_after, &h, err);
+        /* for monitoring: 2 when messages were given up, 1 when some
+         * wait longer than queue_warn */
+        if (r == 0)
+            queue_status = h.failed ? 2 : h.late ? 1 : 0;
+    } else if (o->mode == MODE_QUEUE_REMOVE)
         r = queue_remove_id(dir, o->queue_id, err);
+    else if (relayed)
+        r = request_relay_run(o, err);
     else if (dir)
         r = flush_queue(dir, load_for_flush, (void *)o, err);
     free(dir);
@@ -234,6 +284,21 @@ static int smtp_server_mode(const struct cli *o, struct error *err)
 {
     if (o->mode == MODE_SMTP_STDIO && stdin_was_closed)
         return err_set(err, ERR_NOINPUT, "-bs: standard input is closed");
+    /* --serve --socket PATH (or a unix socket from systemd): the system
+     * relay. */
+    const char *socket_path = NULL;
+    for (size_t i = 0; i < o->nsettings; i++)
+        if (strcmp(o->settings[i].command, "socket") == 0)
+            socket_path = o->settings[i].value;
+    if (o->mode == MODE_SERVE && (socket_path || relay_socket_activated())) {
+        if (o->serve_at)
+            return err_set(err, ERR_USAGE, "--serve=%s and --socket: one or the other", o->serve_at);
+        if (o->nsettings > (socket_path ? 1u : 0u) || o->account)
+            return err_set(err, ERR_USAGE, "the system relay (--serve --socket) takes its accounts "
+                                           "from the configuration file only");
+        struct relay_options ro = {o->config_file, socket_path};
+        return relay_serve(&ro, err);
+    }
     struct smtpd_submitter sub = {o->config_file, o->account, o->debug, o->settings,
                                   o->nsettings};
     return smtpd_run(&sub, o->mode == MODE_SMTP_STDIO ? NULL : o->serve_at ? o->serve_at : "",
@@ -303,6 +368,8 @@ int main(int argc, char **argv)
     }
     else if (run(&o, &err) < 0)
         status = (err_report(&err), err_exit_code(err.cls));
+    else
+        status = queue_status;
     cli_free(&o);
     return status;
 }

@@ -118,6 +118,7 @@ int chain_load(const struct chain_request *req, struct account_chain *chain, str
         conf_free(&cfg);
         return -1;
     }
+    chain->system_only = cfg.system_file && !cfg.user_file;
     const struct account *found = find_account(&cfg, req, err);
     struct account *a = found ? finish_account(found, req->settings, req->nsettings, err) : NULL;
     int r = a ? 0 : -1;
@@ -226,6 +227,7 @@ void plan_secret_query(const struct account *a, struct secret_query *q)
         .user = a->user,
         .service = a->password_from,
         .password = a->password,
+        .password_file = a->password_file,
         .passwordeval = a->passwordeval,
     };
 }
@@ -525,7 +527,7 @@ const struct account *attempt_account(const struct attempt *at)
 int plan_open_session(const struct account *a, struct session *s, struct error *err)
 {
     struct account *one[1] = {(struct account *)a};
-    struct account_chain chain = {one, 1};
+    struct account_chain chain = {one, 1, false};
     struct plan plan;
     plan_build(&chain, &plan);
     struct attempt at;

@@ -24,6 +24,7 @@
 struct account_chain {
     struct account **v;
     size_t n;
+    bool system_only; /* from the system file: the user has none of their own */
 };
 
 /* Which account, and how it is given. */

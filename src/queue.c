@@ -23,10 +23,20 @@
 #define MAGIC "outpost-queue 2"
 #define STATE_FILE_MAX 4096
 
+/* Whose the queue's files must be: ours; for root, the owner of the
+ * directory (the system relay's queue is the user outpost's). */
+static uid_t queue_owner(const char *dir)
+{
+    struct stat st;
+    if (geteuid() == 0 && stat(dir, &st) == 0)
+        return st.st_uid;
+    return geteuid();
+}
+
 char *queue_default_dir(void)
 {
     if (geteuid() == 0)
-        return xstrdup("/var/spool/outpost");
+        return xstrdup(QUEUE_SYSTEM_DIR);
     char *state = state_dir();
     if (!state)
         return NULL;
@@ -136,13 +146,16 @@ static bool has_control(const char *s)
     return false;
 }
 
-static char *envelope_text(const char *account, const struct envelope *env, bool has_8bit,
-                           int64_t queued, int64_t lifetime, uint64_t size, const char *sha256)
+static char *envelope_text(const char *account, const char *submitter,
+                           const struct envelope *env, bool has_8bit, int64_t queued,
+                           int64_t lifetime, uint64_t size, const char *sha256)
 {
     struct strbuf sb;
     sb_init(&sb);
     sb_printf(&sb, "%s\naccount %s\nfrom %s\nqueued %lld\n", MAGIC, account, env->from,
               (long long)queued);
+    if (submitter) /* (a line readers before it pass over) */
+        sb_printf(&sb, "submitter %s\n", submitter);
     for (size_t i = 0; i < env->nrcpts; i++)
         sb_printf(&sb, "rcpt %s\n", env->rcpts[i]);
     if (env->dsn_notify)
@@ -172,15 +185,18 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* The side file with attempts and the last error, replaced atomically. */
-static void write_state(const char *dir, const char *id, unsigned attempts, const char *why)
+/* The side file with attempts, the last error and whether the sender was
+ * told of the delay, replaced atomically (its mtime is the last attempt). */
+static void write_state(const char *dir, const char *id, unsigned attempts, const char *why,
+                        bool warned)
 {
     char *path = xasprintf("%s/%s.state", dir, id);
     char *tmp = xasprintf("%s/tmp/%s.state", dir, id);
     char safe[ERR_TEXT_MAX] = "";
     if (why)
         sanitize_text(safe, sizeof safe, why, strlen(why));
-    char *text = xasprintf("attempts %u\nlast_error %s\n", attempts, safe);
+    char *text = xasprintf("attempts %u\nlast_error %s\n%s", attempts, safe,
+                           warned ? "warned\n" : "");
     unlink(tmp);
     int fd = create_locked(tmp);
     if (fd >= 0) {
@@ -208,6 +224,7 @@ static bool envelope_has_control(const char *account, const struct envelope *env
 /* What an entry's file says before the message. */
 struct entry_head {
     const char *account;
+    const char *submitter;
     const struct envelope *env;
     bool has_8bit;
     int64_t queued;
@@ -236,8 +253,8 @@ static int write_entry(const char *dir, const char *id, const struct entry_head 
         err_errno(err, ERR_IO, errno, "cannot create a queue file in %s", dir);
         goto out;
     }
-    char *text = envelope_text(h->account, h->env, h->has_8bit, h->queued, h->lifetime,
-                               sp->size, sha);
+    char *text = envelope_text(h->account, h->submitter, h->env, h->has_8bit, h->queued,
+                               h->lifetime, sp->size, sha);
     int w = write_all(fd, text, strlen(text));
     if (body_offset)
         *body_offset = strlen(text);
@@ -254,7 +271,7 @@ static int write_entry(const char *dir, const char *id, const struct entry_head 
         goto out;
     }
     if (reason)
-        write_state(dir, id, 0, reason);
+        write_state(dir, id, 0, reason, false);
     if (rename(tmp, final) < 0) {
         err_errno(err, ERR_IO, errno, "cannot move the queue file into %s", dir);
         unlink(tmp);
@@ -284,16 +301,16 @@ out:
     return r;
 }
 
-int queue_store(const char *dir, const char *account, const struct envelope *env,
-                const struct spool *sp, int64_t lifetime, const char *reason, char *id,
-                struct error *err)
+int queue_store(const char *dir, const char *account, const char *submitter,
+                const struct envelope *env, const struct spool *sp, int64_t lifetime,
+                const char *reason, char *id, struct error *err)
 {
-    if (envelope_has_control(account, env))
+    if (envelope_has_control(account, env) || has_control(submitter))
         return err_set(err, ERR_SOFTWARE, "refusing to queue an envelope with a line break");
     if (ensure_layout(dir, err) < 0)
         return -1;
     new_id(id);
-    struct entry_head h = {account, env, sp->has_8bit, (int64_t)time(NULL), lifetime};
+    struct entry_head h = {account, submitter, env, sp->has_8bit, (int64_t)time(NULL), lifetime};
     return write_entry(dir, id, &h, sp, reason ? reason : "", NULL, NULL, err);
 }
 
@@ -312,7 +329,8 @@ int queue_keep_recipients(const char *dir, struct queue_entry *e, const bool *ke
         return queue_remove(dir, e, err);
     struct spool sp;
     queue_message(e, &sp);
-    struct entry_head h = {e->account, &e->env, e->has_8bit, e->queued, e->lifetime};
+    struct entry_head h = {e->account, e->submitter, &e->env, e->has_8bit, e->queued,
+                           e->lifetime};
     int fd = -1;
     uint64_t offset = 0;
     if (write_entry(dir, e->id, &h, &sp, NULL, &fd, &offset, err) < 0)
@@ -343,7 +361,8 @@ static int list_dir(const char *dir, char ***ids, size_t *n, struct error *err)
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!queue_id_valid(de->d_name) || strcmp(de->d_name, "tmp") == 0 ||
-            strcmp(de->d_name, "failed") == 0 || strcmp(de->d_name, QUEUE_QUARANTINE) == 0)
+            strcmp(de->d_name, "failed") == 0 || strcmp(de->d_name, QUEUE_QUARANTINE) == 0 ||
+            strcmp(de->d_name, "maildrop") == 0)
             continue;
         *ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
         (*ids)[(*n)++] = xstrdup(de->d_name);
@@ -372,7 +391,10 @@ static void read_state(const char *dir, struct queue_entry *e)
     char *text = NULL;
     size_t len = 0;
     const char *why;
-    int r = read_private_file(path, STATE_FILE_MAX, &text, &len, &why);
+    int r = read_private_file_of(path, queue_owner(dir), STATE_FILE_MAX, &text, &len, &why);
+    struct stat st;
+    if (r == 0 && stat(path, &st) == 0)
+        e->last_attempt = st.st_mtime;
     free(path);
     if (r != 0)
         return; /* only counts and a reason: an unusable one is no loss */
@@ -383,6 +405,8 @@ static void read_state(const char *dir, struct queue_entry *e)
         } else if (strncmp(line, "last_error ", 11) == 0 && line[11]) {
             free(e->last_error);
             e->last_error = xstrdup(line + 11);
+        } else if (strcmp(line, "warned") == 0) {
+            e->warned = true;
         }
     }
     free(text);
@@ -428,6 +452,8 @@ static int read_envelope(struct queue_entry *e, struct error *err)
             end = true;
         } else if (strcmp(line, "account") == 0 && v && !e->account) {
             e->account = xstrdup(v);
+        } else if (strcmp(line, "submitter") == 0 && v && !e->submitter) {
+            e->submitter = xstrdup(v);
         } else if (strcmp(line, "from") == 0 && !e->env.from) {
             e->env.from = xstrdup(v ? v : "");
         } else if (strcmp(line, "rcpt") == 0 && v) {
@@ -499,6 +525,7 @@ void queue_close(struct queue_entry *e)
         close(e->fd);
     e->fd = -1;
     free(e->account);
+    free(e->submitter);
     free(e->last_error);
     free(e->env.from);
     for (size_t i = 0; i < e->env.nrcpts; i++)
@@ -508,7 +535,7 @@ void queue_close(struct queue_entry *e)
     free((char *)e->env.dsn_return);
     free((char *)e->env.envid);
     memset(&e->env, 0, sizeof e->env);
-    e->account = e->last_error = NULL;
+    e->account = e->last_error = e->submitter = NULL;
 }
 
 void queue_message(const struct queue_entry *e, struct spool *sp)
@@ -624,7 +651,16 @@ int queue_remove_id(const char *dir, const char *id, struct error *err)
 void queue_note_failure(const char *dir, struct queue_entry *e, const char *why)
 {
     e->attempts++;
-    write_state(dir, e->id, e->attempts, why);
+    e->last_attempt = time(NULL);
+    write_state(dir, e->id, e->attempts, why, e->warned);
+    free(e->last_error);
+    e->last_error = why ? xstrdup(why) : NULL;
+}
+
+void queue_note_warned(const char *dir, struct queue_entry *e)
+{
+    e->warned = true;
+    write_state(dir, e->id, e->attempts, e->last_error, true);
 }
 
 int queue_move_to_failed(const char *dir, struct queue_entry *e, const char *why,
@@ -632,7 +668,7 @@ int queue_move_to_failed(const char *dir, struct queue_entry *e, const char *why
 {
     e->attempts++;
     char *failed = xasprintf("%s/failed", dir);
-    write_state(failed, e->id, e->attempts, why);
+    write_state(failed, e->id, e->attempts, why, e->warned);
     char *from = xasprintf("%s/%s", dir, e->id);
     char *to = xasprintf("%s/%s", failed, e->id);
     int r = rename(from, to);
@@ -665,7 +701,8 @@ static void print_age(FILE *out, int64_t seconds)
 }
 
 /* Print one entry, read without taking its lock (a flusher may hold it). */
-static void print_entry(const char *dir, const char *id, FILE *out)
+/* One entry for mailq; its age in seconds, or -1 when it is gone. */
+static int64_t print_entry(const char *dir, const char *id, FILE *out)
 {
     struct queue_entry e;
     memset(&e, 0, sizeof e);
@@ -677,17 +714,21 @@ static void print_entry(const char *dir, const char *id, FILE *out)
     struct error err;
     if (e.fd < 0 || fstat(e.fd, &st) < 0) {
         queue_close(&e);
-        return; /* delivered meanwhile */
+        return -1; /* delivered meanwhile */
     }
     read_state(dir, &e);
     if (read_envelope(&e, &err) < 0) {
         fprintf(out, "%s  (damaged: %s)\n", id, err.msg);
         queue_close(&e);
-        return;
+        return 0;
     }
+    int64_t age = (int64_t)time(NULL) - e.queued;
     fprintf(out, "%-36s %10llu  ", id, (unsigned long long)((uint64_t)st.st_size - e.body_offset));
-    print_age(out, (int64_t)time(NULL) - e.queued);
-    fprintf(out, "  %s\n    from: %s\n    to:", e.account, e.env.from[0] ? e.env.from : "<>");
+    print_age(out, age);
+    fprintf(out, "  %s\n    from: %s\n", e.account, e.env.from[0] ? e.env.from : "<>");
+    if (e.submitter)
+        fprintf(out, "    by: %s\n", e.submitter);
+    fprintf(out, "    to:");
     for (size_t i = 0; i < e.env.nrcpts; i++)
         fprintf(out, "%s %s", i ? "," : "", e.env.rcpts[i]);
     fprintf(out, "\n    attempts: %u", e.attempts);
@@ -695,6 +736,7 @@ static void print_entry(const char *dir, const char *id, FILE *out)
         fprintf(out, ", last error: %s", e.last_error);
     fprintf(out, "\n");
     queue_close(&e);
+    return age;
 }
 
 /* Damaged entries: their ids and why they were set aside. */
@@ -715,7 +757,7 @@ static void print_quarantine(const char *dir, FILE *out)
         size_t len = 0;
         const char *why;
         char shown[ERR_TEXT_MAX] = "(no reason recorded)";
-        if (read_private_file(path, ERR_TEXT_MAX * 2, &text, &len, &why) == 0)
+        if (read_private_file_of(path, queue_owner(dir), ERR_TEXT_MAX * 2, &text, &len, &why) == 0)
             sanitize_text(shown, sizeof shown, text, strcspn(text, "\n"));
         fprintf(out, "%s\n    %s\n", ids[i], shown);
         free(text);
@@ -725,8 +767,10 @@ static void print_quarantine(const char *dir, FILE *out)
     free(qdir);
 }
 
-int queue_print(const char *dir, FILE *out, struct error *err)
+int queue_print(const char *dir, FILE *out, int64_t warn_after, struct queue_health *h,
+                struct error *err)
 {
+    memset(h, 0, sizeof *h);
     char **ids;
     size_t n;
     if (list_dir(dir, &ids, &n, err) < 0)
@@ -740,10 +784,17 @@ int queue_print(const char *dir, FILE *out, struct error *err)
         fprintf(out, "outpost: the queue %s is empty\n", dir);
     else
         fprintf(out, "%-36s %10s  %s  %s\n", "Queue ID", "Size", "Age", "Account");
-    for (size_t i = 0; i < n; i++)
-        print_entry(dir, ids[i], out);
+    for (size_t i = 0; i < n; i++) {
+        int64_t age = print_entry(dir, ids[i], out);
+        h->waiting += age >= 0;
+        h->late += warn_after > 0 && age >= warn_after;
+    }
     if (n)
         fprintf(out, "-- %zu message%s in %s\n", n, n == 1 ? "" : "s", dir);
+    if (h->late)
+        fprintf(out, "-- %zu message%s waited longer than queue_warn (%llds)\n", h->late,
+                h->late == 1 ? "" : "s", (long long)warn_after);
+    h->failed = nfailed;
     if (nfailed) {
         fprintf(out, "-- %zu message%s could not be delivered and wait in %s:\n", nfailed,
                 nfailed == 1 ? "" : "s", failed_dir);

@@ -22,6 +22,8 @@
 
 #define QUEUE_ID_MAX 64
 #define QUEUE_QUARANTINE "quarantine"
+/* root's queue, and the system relay's */
+#define QUEUE_SYSTEM_DIR "/var/spool/outpost"
 /* More envelope lines than this (recipients, mostly) is a damaged entry. */
 #define QUEUE_ENVELOPE_LINES 1000000
 
@@ -35,8 +37,11 @@ struct queue_entry {
     uint64_t size;        /* the message's size and SHA-256 when it was queued, */
     char sha256[65];
     bool checked;         /* when the entry records them (version 2) */
+    char *submitter;      /* the local user who sent it (the relay's), or NULL */
     unsigned attempts;
     char *last_error;     /* or NULL */
+    bool warned;          /* the sender was told of the delay already */
+    int64_t last_attempt; /* when the last attempt failed (0: none yet) */
     int fd;               /* open and locked */
     uint64_t body_offset; /* where the message starts in the file */
     uint64_t file_size;
@@ -48,10 +53,11 @@ char *queue_default_dir(void);
 
 /* Store a message; on success 'id' (QUEUE_ID_MAX) names it. 'lifetime' is
  * the account's queue_lifetime, kept in case the account is gone when the
- * entry is flushed. */
-int queue_store(const char *dir, const char *account, const struct envelope *env,
-                const struct spool *sp, int64_t lifetime, const char *reason, char *id,
-                struct error *err);
+ * entry is flushed; 'submitter' (or NULL) the local user it came from.
+ * 'reason' (or NULL) is kept as if an attempt had failed with it. */
+int queue_store(const char *dir, const char *account, const char *submitter,
+                const struct envelope *env, const struct spool *sp, int64_t lifetime,
+                const char *reason, char *id, struct error *err);
 
 /* The ids of complete entries, oldest first (allocated). */
 int queue_list_ids(const char *dir, char ***ids, size_t *n, struct error *err);
@@ -79,8 +85,10 @@ int queue_keep_recipients(const char *dir, struct queue_entry *e, const bool *ke
 int queue_remove_id(const char *dir, const char *id, struct error *err);
 /* The server took it: remove the entry for good. */
 int queue_remove(const char *dir, struct queue_entry *e, struct error *err);
-/* Count a failed attempt and keep its reason. */
+/* Count a failed attempt and keep its reason (and when). */
 void queue_note_failure(const char *dir, struct queue_entry *e, const char *why);
+/* The sender was told it is delayed: not again. */
+void queue_note_warned(const char *dir, struct queue_entry *e);
 /* Give up on it: move it to failed/ with the reason. */
 int queue_move_to_failed(const char *dir, struct queue_entry *e, const char *why,
                          struct error *err);
@@ -89,8 +97,13 @@ int queue_move_to_failed(const char *dir, struct queue_entry *e, const char *why
  * anything outside the queue directory. */
 bool queue_id_valid(const char *id);
 
-/* mailq: every entry (and how many have failed), on 'out'. */
-int queue_print(const char *dir, FILE *out, struct error *err);
+/* mailq: every entry (and how many have failed), on 'out'; 'h' counts
+ * them, 'late' those older than 'warn_after' seconds (0: none is). */
+struct queue_health {
+    size_t waiting, late, failed;
+};
+int queue_print(const char *dir, FILE *out, int64_t warn_after, struct queue_health *h,
+                struct error *err);
 
 /* Say once on stderr (after a send) that messages were given up on since
  * it was last said: failed/ changed after its .reported mark. */

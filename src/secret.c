@@ -421,6 +421,46 @@ int secret_forget(const struct secret_query *q, struct error *err)
     return 0;
 }
 
+/* ---- password_file ---------------------------------------------------------------------- */
+
+/* Its first line. The file may be shared with a group (0640 root:outpost:
+ * the relay's), never with everyone: one that others may read or that
+ * anyone but its owner may change is refused, whatever it holds. */
+static int file_password(const struct secret_query *q, char **out, struct error *err)
+{
+    int fd = open(q->password_file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        err_errno(err, errno == EACCES ? ERR_PERMISSION : ERR_CONFIG, errno,
+                  "account '%s': password_file %s", q->account, q->password_file);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    const char *why = !S_ISREG(st.st_mode)       ? "it is not a regular file"
+                      : (st.st_mode & 0007) != 0 ? "others may read or change it"
+                      : (st.st_mode & 0020) != 0 ? "its group may change it"
+                      : st.st_size > 4096        ? "it is larger than 4 KB"
+                                                 : NULL;
+    if (why) {
+        close(fd);
+        return err_set(err, ERR_CONFIG, "account '%s': password_file %s is refused: %s (chmod "
+                                        "640, and chown root:outpost for the relay)",
+                       q->account, q->password_file, why);
+    }
+    char buf[4097];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0)
+        return err_errno(err, ERR_IO, errno, "account '%s': reading password_file %s", q->account,
+                         q->password_file);
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    *out = xstrdup(buf);
+    secure_wipe(buf, sizeof buf);
+    return 0;
+}
+
 /* ---- in order ------------------------------------------------------------------------ */
 
 int secret_get(const struct secret_query *q, char **out, const char **source,
@@ -430,6 +470,12 @@ int secret_get(const struct secret_query *q, char **out, const char **source,
     if (q->password) {
         *out = xstrdup(q->password);
         *source = "the configuration ('password')";
+        return 0;
+    }
+    if (q->password_file) {
+        if (file_password(q, out, err) < 0)
+            return -1;
+        *source = "password_file";
         return 0;
     }
     if (q->passwordeval) {

@@ -15,12 +15,13 @@ struct secret_query {
     const char *user;
     const char *service;      /* the keyring's "service": "smtp", or imap/pop3 */
     const char *password;     /* 'password' from the configuration, or NULL */
+    const char *password_file; /* 'password_file', or NULL */
     const char *passwordeval; /* 'passwordeval', or NULL */
 };
 
 /* *source says where the password was found, for messages: "the
- * configuration ('password')", "passwordeval", "the keyring", "~/.netrc"
- * or "the terminal". */
+ * configuration ('password')", "password_file", "passwordeval", "the
+ * keyring", "~/.netrc" or "the terminal". */
 int secret_get(const struct secret_query *q, char **out, const char **source,
                struct error *err);
 

@@ -305,6 +305,10 @@ static char *mail_parameters(struct smtp *s, const struct envelope *env, const s
         utf8 = is_8bit(env->rcpts[i]);
     if (utf8)
         sb_puts(&sb, " SMTPUTF8");
+    if (env->service_account) {
+        sb_puts(&sb, " ACCOUNT=");
+        append_xtext(&sb, env->service_account);
+    }
     if (env->dsn_notify || env->dsn_return || env->envid) {
         if (!s->caps.dsn) {
             sb_free(&sb);

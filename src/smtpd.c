@@ -3,6 +3,7 @@
 #include "smtpd.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -115,8 +116,17 @@ static int read_command(struct client *c, char *line, size_t cap) {
     return too_long ? 1 : 0;
 }
 
-/* "MAIL FROM:<addr> PARAMS" -> the address between the brackets. */
-static char *path_argument(const char *arg, struct error *err) {
+struct transaction {
+    char *from; /* NULL before MAIL */
+    char *account;  /* the relay's MAIL parameters (or NULL) */
+    char *envid, *ret, *notify;
+    char **rcpts;
+    size_t nrcpts;
+};
+
+/* "MAIL FROM:<addr> PARAMS" -> the address between the brackets; *params
+ * (or NULL) is told where the parameters start. */
+static char *path_argument(const char *arg, const char **params, struct error *err) {
     while (*arg == ' ')
         arg++;
     const char *close = *arg == '<' ? strchr(arg, '>') : NULL;
@@ -124,11 +134,108 @@ static char *path_argument(const char *arg, struct error *err) {
         err_set(err, ERR_USAGE, "501 5.5.4 expected <address>");
         return NULL;
     }
+    if (params)
+        *params = close + 1;
     char *inner = xstrndup(arg, (size_t)(close - arg) + 1);
     char *addr = address_envelope(inner, true, "address", ERR_USAGE, err);
     free(inner);
     return addr;
 }
+
+/* RFC 3461 xtext ("+XX" for what is not plain) back to text; NULL when
+ * it is not xtext or holds a control character. */
+static char *xtext_decode(const char *p, size_t n)
+{
+    char *out = xmalloc(n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)p[i];
+        if (c == '+') {
+            int hi = i + 2 < n ? hex_value(p[i + 1]) : -1, lo = i + 2 < n ? hex_value(p[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                free(out);
+                return NULL;
+            }
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (c < 0x20 || c == 0x7f || c == '=') {
+            free(out);
+            return NULL;
+        }
+        out[k++] = (char)c;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+/* MAIL FROM's parameters: SIZE, BODY and SMTPUTF8 are taken and ignored
+ * (the message is read as it comes); for the system relay (take_relay)
+ * also ACCOUNT= (outpost's own: which account) and DSN's RET= and
+ * ENVID=, which it passes on. Anything else is refused. */
+static int mail_parameters(const char *p, bool take_relay, struct transaction *t,
+                           struct error *err)
+{
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t n = strcspn(p, " ");
+        if (!n)
+            break;
+        char **slot = NULL;
+        size_t skip = 0;
+        if (take_relay && ascii_iprefix(p, n, "ACCOUNT=") && n > 8)
+            slot = &t->account, skip = 8;
+        else if (take_relay && ascii_iprefix(p, n, "ENVID=") && n > 6 && n < 106)
+            slot = &t->envid, skip = 6;
+        else if (take_relay && (ascii_iprefix(p, n, "RET=FULL") || ascii_iprefix(p, n, "RET=HDRS")) &&
+                 n == 8)
+            slot = &t->ret, skip = 4;
+        else if (!ascii_iprefix(p, n, "SIZE=") && !ascii_iprefix(p, n, "BODY=") &&
+                 !(n == 8 && ascii_iprefix(p, n, "SMTPUTF8")))
+            return err_set(err, ERR_USAGE, "555 5.5.4 unknown MAIL FROM parameter %.*s",
+                           (int)(n > 40 ? 40 : n), p);
+        if (slot) {
+            free(*slot);
+            if (!(*slot = xtext_decode(p + skip, n - skip)))
+                return err_set(err, ERR_USAGE, "501 5.5.4 %.*s is not xtext (RFC 3461)",
+                               (int)(skip - 1), p);
+        }
+        if (slot == &t->account)
+            for (char *c = t->account; *c; c++)
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                      (*c >= '0' && *c <= '9') || strchr("._-@", *c)))
+                    return err_set(err, ERR_USAGE, "501 5.5.4 an account name is letters, "
+                                                   "digits and ._-@");
+        p += n;
+    }
+    return 0;
+}
+
+/* RCPT TO's parameters: only NOTIFY= (DSN, for the system relay); one
+ * value per transaction, as outpost sends them. */
+static int rcpt_parameters(const char *p, bool take_relay, struct transaction *t,
+                           struct error *err)
+{
+    while (*p == ' ')
+        p++;
+    if (!*p)
+        return 0;
+    size_t n = strcspn(p, " ");
+    bool ok = take_relay && ascii_iprefix(p, n, "NOTIFY=") && n > 7 && n < 40 && !p[n];
+    for (size_t i = 7; ok && i < n; i++)
+        ok = strchr("NEVRSUCADELAYFILO,", toupper((unsigned char)p[i])) != NULL;
+    if (!ok)
+        return err_set(err, ERR_USAGE, "555 5.5.4 unknown RCPT TO parameter %.*s",
+                       (int)(n > 40 ? 40 : n), p);
+    free(t->notify);
+    t->notify = xstrndup(p + 7, n - 7);
+    for (char *c = t->notify; *c; c++)
+        *c = (char)toupper((unsigned char)*c);
+    return 0;
+}
+
+/* ---- -bs and --serve: each message through a run of outpost ------------------ */
 
 /* The NULL-terminated argv for the run of each message; NULL with 'err'
  * when outpost's own program file cannot be found. */
@@ -160,23 +267,6 @@ static void free_argv(char **argv)
     for (size_t i = 0; argv && argv[i]; i++)
         free(argv[i]);
     free(argv);
-}
-
-int smtpd_run(const struct smtpd_submitter *sub, const char *at, struct error *err)
-{
-    char **argv = submit_argv(sub, err);
-    if (!argv)
-        return -1;
-    char *host = default_ehlo_domain();
-    struct smtpd_config cfg = {.submit_argv = argv, .hostname = host, .timeout_ms = 300000};
-    int r = 0;
-    if (!at)
-        smtpd_conversation(STDIN_FILENO, STDOUT_FILENO, &cfg);
-    else
-        r = smtpd_listen(*at ? at : NULL, &cfg, err);
-    free_argv(argv);
-    free(host);
-    return r;
 }
 
 int smtpd_reply_code(int status, const char **enhanced) {
@@ -211,34 +301,31 @@ static void keep_last_line(char *last, size_t cap, const char *data, size_t n) {
         sanitize_text(last, cap, start, (size_t)(end - start));
 }
 
-struct submission {
+/* A run of outpost per message: its stdin is where the text goes. */
+struct run {
+    char **argv;
     pid_t pid;
-    int to_child;
     int from_child; /* its stderr */
 };
 
-static int start_submission(const struct smtpd_config *cfg, const char *from, char **rcpts,
-                            size_t nrcpts, struct submission *sub) {
+static int run_begin(void *ctx, const struct smtpd_message *m, int *fd, struct smtpd_reply *no) {
+    struct run *run = ctx;
     size_t base = 0;
-    while (cfg->submit_argv[base])
+    while (run->argv[base])
         base++;
-    char **argv = xcalloc(base + nrcpts + 5, sizeof *argv);
-    memcpy(argv, cfg->submit_argv, base * sizeof *argv);
+    char **argv = xcalloc(base + m->nrcpts + 5, sizeof *argv);
+    memcpy(argv, run->argv, base * sizeof *argv);
     size_t n = base;
     argv[n++] = "-i";
     argv[n++] = "-f";
-    argv[n++] = from[0] ? (char *)from : "<>";
+    argv[n++] = m->from[0] ? (char *)m->from : "<>";
     argv[n++] = "--";
-    for (size_t i = 0; i < nrcpts; i++)
-        argv[n++] = rcpts[i];
+    for (size_t i = 0; i < m->nrcpts; i++)
+        argv[n++] = m->rcpts[i];
     int in[2], errp[2];
-    if (pipe2(in, O_CLOEXEC) < 0) {
-        free(argv);
-        return -1;
-    }
-    if (pipe2(errp, O_CLOEXEC) < 0) {
-        close(in[0]);
-        close(in[1]);
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+        *no = (struct smtpd_reply){451, "4.3.0", ""};
+        snprintf(no->text, sizeof no->text, "cannot start the delivery: %s", strerror(errno));
         free(argv);
         return -1;
     }
@@ -259,13 +346,74 @@ static int start_submission(const struct smtpd_config *cfg, const char *from, ch
     if (pid < 0) {
         close(in[1]);
         close(errp[0]);
+        *no = (struct smtpd_reply){451, "4.3.0", "cannot start the delivery"};
         return -1;
     }
-    *sub = (struct submission){pid, in[1], errp[0]};
+    run->pid = pid;
+    run->from_child = errp[0];
+    *fd = in[1];
     return 0;
 }
 
-static bool write_child(int fd, const char *p, size_t n) {
+static void run_end(void *ctx, const struct smtpd_message *m, int fd, bool complete,
+                    struct smtpd_reply *replies) {
+    struct run *run = ctx;
+    if (!complete)
+        kill(run->pid, SIGKILL); /* nothing half-read is sent */
+    close(fd);
+    /* The run's stderr is read after its input is complete; it writes
+     * little before that (a pipe holds 64 KB). */
+    char last[512] = "";
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(run->from_child, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)) {
+        if (n <= 0)
+            continue;
+        if (write(STDERR_FILENO, chunk, (size_t)n) < 0) {
+            /* nowhere to show it; the reply still carries the last line */
+        }
+        keep_last_line(last, sizeof last, chunk, (size_t)n);
+    }
+    close(run->from_child);
+    int status = 0;
+    while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
+        continue;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE;
+    const char *enhanced;
+    struct smtpd_reply *r = &replies[0];
+    r->code = smtpd_reply_code(code, &enhanced);
+    snprintf(r->enhanced, sizeof r->enhanced, "%s", enhanced);
+    const char *text = last;
+    if (strncmp(text, "outpost: ", 9) == 0)
+        text += 9;
+    if (r->code == 250) {
+        int cut = (int)(sizeof r->text - 32); /* (the reply line has room for this much) */
+        snprintf(r->text, sizeof r->text, "message accepted%s%.*s", *text ? ": " : "", cut, text);
+    } else
+        snprintf(r->text, sizeof r->text, "%s", *text ? text : "delivery failed");
+}
+
+int smtpd_run(const struct smtpd_submitter *sub, const char *at, struct error *err)
+{
+    struct run run = {.argv = submit_argv(sub, err)};
+    if (!run.argv)
+        return -1;
+    char *host = default_ehlo_domain();
+    struct smtpd_handler h = {run_begin, run_end, NULL, &run};
+    struct smtpd_config cfg = {.hostname = host, .timeout_ms = 300000, .handler = &h};
+    int r = 0;
+    if (!at)
+        smtpd_conversation(STDIN_FILENO, STDOUT_FILENO, &cfg);
+    else
+        r = smtpd_listen(*at ? at : NULL, &cfg, err);
+    free_argv(run.argv);
+    free(host);
+    return r;
+}
+
+/* ---- the conversation ------------------------------------------------------------ */
+
+static bool write_all(int fd, const char *p, size_t n) {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
@@ -278,10 +426,10 @@ static bool write_child(int fd, const char *p, size_t n) {
     return true;
 }
 
-/* Stream DATA to the submission run: dot-stuffing undone, up to the "."
- * line. Returns 0 at the end of the message, -1 when the client left or
- * sent a NUL byte (the run is then killed, so nothing half-read is sent). */
-static int stream_data(struct client *c, int to_child, bool *child_ok) {
+/* Stream DATA to 'to': dot-stuffing undone, up to the "." line. Returns 0
+ * at the end of the message, -1 when the client left or sent a NUL byte.
+ * A write that fails stops the writing, not the reading. */
+static int stream_data(struct client *c, int to, bool *written) {
     struct canon canon;
     canon_init(&canon, true);
     canon.unstuff = true;
@@ -294,8 +442,8 @@ static int stream_data(struct client *c, int to_child, bool *child_ok) {
         size_t o = canon_feed(&canon, c->buf + c->start, n, out);
         if (canon.has_nul)
             break;
-        if (*child_ok && !write_child(to_child, out, o))
-            *child_ok = false; /* keep reading to the end; the run failed */
+        if (*written && !write_all(to, out, o))
+            *written = false; /* keep reading to the end; the handler hears of it */
         if (canon.done) {
             c->start += canon.end_at;
             r = 0;
@@ -307,62 +455,50 @@ static int stream_data(struct client *c, int to_child, bool *child_ok) {
     return r;
 }
 
-static void deliver_message(struct client *c, const struct smtpd_config *cfg, const char *from,
-                            char **rcpts, size_t nrcpts) {
-    struct submission sub;
-    if (start_submission(cfg, from, rcpts, nrcpts, &sub) < 0) {
-        reply(c, "451 4.3.0 cannot start the delivery: %s", strerror(errno));
+static void send_reply(struct client *c, const struct smtpd_reply *r) {
+    const char *generic = r->code < 400 ? "2.0.0" : r->code < 500 ? "4.0.0" : "5.0.0";
+    reply(c, "%d %s %s", r->code, r->enhanced[0] ? r->enhanced : generic, r->text);
+}
+
+static void deliver_message(struct client *c, const struct smtpd_config *cfg,
+                            const struct smtpd_message *m) {
+    const struct smtpd_handler *h = cfg->handler;
+    int fd = -1;
+    struct smtpd_reply *replies = xcalloc(m->nrcpts ? m->nrcpts : 1, sizeof *replies);
+    if (h->begin(h->ctx, m, &fd, &replies[0]) < 0) {
+        /* (the data must still be read to its end: LMTP and SMTP both
+         * answer only after it) */
+        bool ignored = false;
+        if (stream_data(c, -1, &ignored) == 0)
+            for (size_t i = 0; i < (cfg->lmtp ? m->nrcpts : 1); i++)
+                send_reply(c, &replies[0]);
+        free(replies);
         return;
     }
-    /* The run's stderr is read after its input is complete; it writes
-     * little before that (a pipe holds 64 KB). */
-    bool child_ok = true;
     signal(SIGPIPE, SIG_IGN);
-    int r = stream_data(c, sub.to_child, &child_ok);
-    if (r < 0) {
-        kill(sub.pid, SIGKILL);
+    bool written = true;
+    bool complete = stream_data(c, fd, &written) == 0;
+    h->end(h->ctx, m, fd, complete && written, replies);
+    if (!complete) {
         if (!c->gone)
             reply(c, "554 5.6.0 the message contains a NUL byte; closing the connection");
         c->gone = true;
+    } else if (cfg->lmtp) {
+        for (size_t i = 0; i < m->nrcpts; i++)
+            send_reply(c, &replies[i]);
+    } else {
+        send_reply(c, &replies[0]);
     }
-    close(sub.to_child);
-    char last[512] = "";
-    char chunk[4096];
-    ssize_t n;
-    while ((n = read(sub.from_child, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)) {
-        if (n <= 0)
-            continue;
-        if (write(STDERR_FILENO, chunk, (size_t)n) < 0) {
-            /* nowhere to show it; the reply still carries the last line */
-        }
-        keep_last_line(last, sizeof last, chunk, (size_t)n);
-    }
-    close(sub.from_child);
-    int status = 0;
-    while (waitpid(sub.pid, &status, 0) < 0 && errno == EINTR)
-        continue;
-    if (r < 0)
-        return;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE;
-    const char *enhanced;
-    int smtp = smtpd_reply_code(code, &enhanced);
-    const char *text = last;
-    if (strncmp(text, "outpost: ", 9) == 0)
-        text += 9;
-    if (smtp == 250)
-        reply(c, "250 %s message accepted%s%s", enhanced, *text ? ": " : "", text);
-    else
-        reply(c, "%d %s %s", smtp, enhanced, *text ? text : "delivery failed");
+    free(replies);
 }
 
-struct transaction {
-    char *from; /* NULL before MAIL */
-    char **rcpts;
-    size_t nrcpts;
-};
 
 static void reset(struct transaction *t) {
     free(t->from);
+    free(t->account);
+    free(t->envid);
+    free(t->ret);
+    free(t->notify);
     for (size_t i = 0; i < t->nrcpts; i++)
         free(t->rcpts[i]);
     free(t->rcpts);
@@ -374,6 +510,19 @@ static bool verb_is(const char *line, const char *verb) {
     return ascii_iprefix(line, strlen(line), verb) && (line[n] == '\0' || line[n] == ' ');
 }
 
+static void hello(struct client *c, const struct smtpd_config *cfg, struct transaction *t) {
+    reset(t);
+    reply(c, "250-%s outpost", cfg->hostname);
+    reply(c, "250-PIPELINING");
+    reply(c, "250-8BITMIME");
+    reply(c, "250-SMTPUTF8");
+    if (cfg->take_account)
+        reply(c, "250-DSN");
+    if (cfg->handler->flush)
+        reply(c, "250-ETRN");
+    reply(c, "250 ENHANCEDSTATUSCODES");
+}
+
 static void command(struct client *c, const struct smtpd_config *cfg, struct transaction *t,
                     const char *line, bool *quit) {
     struct error err;
@@ -383,14 +532,9 @@ static void command(struct client *c, const struct smtpd_config *cfg, struct tra
             return;
         }
     }
-    if (verb_is(line, "EHLO")) {
-        reset(t);
-        reply(c, "250-%s outpost", cfg->hostname);
-        reply(c, "250-PIPELINING");
-        reply(c, "250-8BITMIME");
-        reply(c, "250-SMTPUTF8");
-        reply(c, "250 ENHANCEDSTATUSCODES");
-    } else if (verb_is(line, "HELO")) {
+    if (verb_is(line, cfg->lmtp ? "LHLO" : "EHLO")) {
+        hello(c, cfg, t);
+    } else if (!cfg->lmtp && verb_is(line, "HELO")) {
         reset(t);
         reply(c, "250 %s outpost", cfg->hostname);
     } else if (ascii_iprefix(line, strlen(line), "MAIL FROM:")) {
@@ -398,8 +542,14 @@ static void command(struct client *c, const struct smtpd_config *cfg, struct tra
             reply(c, "503 5.5.1 MAIL already given");
             return;
         }
-        if (!(t->from = path_argument(line + 10, &err))) {
+        const char *params = NULL;
+        if (!(t->from = path_argument(line + 10, &params, &err))) {
             reply(c, "501 5.1.7 %s", err.msg);
+            return;
+        }
+        if (mail_parameters(params, cfg->take_account, t, &err) < 0) {
+            reset(t);
+            reply(c, "%s", err.msg);
             return;
         }
         reply(c, "250 2.1.0 sender ok");
@@ -412,9 +562,15 @@ static void command(struct client *c, const struct smtpd_config *cfg, struct tra
             reply(c, "452 4.5.3 too many recipients");
             return;
         }
-        char *addr = path_argument(line + 8, &err);
+        const char *params = NULL;
+        char *addr = path_argument(line + 8, &params, &err);
         if (!addr || !*addr) {
             reply(c, "501 5.1.3 %s", addr ? "empty recipient" : err.msg);
+            free(addr);
+            return;
+        }
+        if (rcpt_parameters(params, cfg->take_account, t, &err) < 0) {
+            reply(c, "%s", err.msg);
             free(addr);
             return;
         }
@@ -427,7 +583,9 @@ static void command(struct client *c, const struct smtpd_config *cfg, struct tra
             return;
         }
         reply(c, "354 end the message with a line holding only \".\"");
-        deliver_message(c, cfg, t->from, t->rcpts, t->nrcpts);
+        struct smtpd_message m = {t->from, t->account, t->rcpts, t->nrcpts, t->notify, t->ret,
+                                  t->envid};
+        deliver_message(c, cfg, &m);
         reset(t);
     } else if (verb_is(line, "RSET")) {
         reset(t);
@@ -436,6 +594,10 @@ static void command(struct client *c, const struct smtpd_config *cfg, struct tra
         reply(c, "250 2.0.0 ok");
     } else if (verb_is(line, "VRFY")) {
         reply(c, "252 2.5.2 cannot verify, but will try to deliver");
+    } else if (cfg->handler->flush && verb_is(line, "ETRN")) {
+        /* RFC 1985: start a run of the queue (whatever the argument) */
+        cfg->handler->flush(cfg->handler->ctx);
+        reply(c, "250 2.0.0 the queue will be run");
     } else if (verb_is(line, "QUIT")) {
         reply(c, "221 2.0.0 bye");
         *quit = true;
@@ -452,7 +614,7 @@ void smtpd_conversation(int in, int out, const struct smtpd_config *cfg) {
     c->out = out;
     c->timeout_ms = cfg->timeout_ms;
     struct transaction t = {0};
-    reply(c, "220 %s outpost ESMTP ready", cfg->hostname);
+    reply(c, "220 %s outpost %s ready", cfg->hostname, cfg->lmtp ? "LMTP" : "ESMTP");
     bool quit = false;
     char line[LINE_MAX_SMTP];
     while (!quit && !c->gone) {

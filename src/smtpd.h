@@ -14,10 +14,42 @@
 #include "account.h"
 #include "error.h"
 
+/* What a client asked to send. */
+struct smtpd_message {
+    const char *from;     /* "" for the null sender */
+    const char *account;  /* MAIL FROM's ACCOUNT= (the relay's), or NULL */
+    char **rcpts;
+    size_t nrcpts;
+    const char *dsn_notify; /* the relay's: NOTIFY=, RET=, ENVID= (or NULL) */
+    const char *dsn_return;
+    const char *envid;
+};
+
+struct smtpd_reply {
+    int code;
+    char enhanced[16];
+    char text[512];
+};
+
+/* What is done with each message: 'begin' gives a descriptor to write its
+ * text to (dot-stuffing undone, CRLF), or -1 with the refusal; 'end' is
+ * told whether the text came whole ('complete': not when the client left
+ * or sent a NUL, and then nothing of it may be sent on) and fills the
+ * replies: one per recipient for LMTP, else replies[0]. */
+struct smtpd_handler {
+    int (*begin)(void *ctx, const struct smtpd_message *m, int *fd, struct smtpd_reply *refusal);
+    void (*end)(void *ctx, const struct smtpd_message *m, int fd, bool complete,
+                struct smtpd_reply *replies);
+    void (*flush)(void *ctx); /* ETRN: run the queue now (or NULL: not offered) */
+    void *ctx;
+};
+
 struct smtpd_config {
-    char **submit_argv;   /* outpost and the options to pass on, NULL-terminated */
     const char *hostname; /* for the greeting */
     int timeout_ms;       /* per command from the client */
+    bool lmtp;            /* LHLO, one reply per recipient after the data */
+    bool take_account;    /* the system relay's: ACCOUNT= and DSN's parameters taken */
+    const struct smtpd_handler *handler;
 };
 
 /* What each received message's own run of outpost is given: outpost

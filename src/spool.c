@@ -22,7 +22,7 @@ static const char *temp_dir(void)
 
 /* mkstemp opens with O_EXCL and mode 0600, so a name planted in a shared
  * directory cannot be followed; the name is removed at once. */
-static int open_spool_file(struct error *err)
+int spool_temp_file(struct error *err)
 {
     char *path = xasprintf("%s/outpost.XXXXXX", temp_dir());
     int fd = mkostemp(path, O_CLOEXEC);
@@ -54,7 +54,7 @@ int spool_read(struct spool *sp, int in, const struct spool_options *opt, struct
 {
     memset(sp, 0, sizeof *sp);
     sp->fd = -1;
-    int fd = open_spool_file(err);
+    int fd = spool_temp_file(err);
     if (fd < 0)
         return -1;
 

@@ -45,5 +45,7 @@ int spool_copy_to(const struct spool *sp, int fd, const char *what, struct error
 /* The SHA-256 (hex, SHA256_HEX_LEN + 1 bytes) of the whole message. */
 int spool_digest(const struct spool *sp, char *hex, struct error *err);
 void spool_close(struct spool *sp);
+/* A private temporary file in $TMPDIR (else /tmp), already unlinked. */
+int spool_temp_file(struct error *err);
 
 #endif

@@ -77,8 +77,12 @@ char *state_dir(void)
     char *slash = parent ? strrchr(parent, '/') : NULL;
     if (slash)
         *slash = '\0';
+    /* (an "outpost" there that is this user's already will do too: the
+     * relay's /var/lib/outpost, made by systemd's StateDirectory=) */
+    char *made = base ? xasprintf("%s/outpost", base) : NULL;
     bool allowed = base && ((home && inside(base, home)) || owned_dir(base) ||
-                            (parent[0] && owned_dir(parent)));
+                            (parent[0] && owned_dir(parent)) || owned_dir(made));
+    free(made);
     free(parent);
     if (allowed) {
         dir = xasprintf("%s/outpost", base);

@@ -203,6 +203,12 @@ char *abbreviate_home(const char *path)
 int read_private_file(const char *path, size_t max, char **data, size_t *len,
                       const char **why)
 {
+    return read_private_file_of(path, geteuid(), max, data, len, why);
+}
+
+int read_private_file_of(const char *path, uid_t owner, size_t max, char **data, size_t *len,
+                         const char **why)
+{
     *data = NULL;
     *len = 0;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -216,7 +222,7 @@ int read_private_file(const char *path, size_t max, char **data, size_t *len,
         *why = "it cannot be examined";
     else if (!S_ISREG(st.st_mode))
         *why = "it is not a regular file";
-    else if (st.st_uid != geteuid())
+    else if (st.st_uid != owner)
         *why = "it belongs to another user";
     else if (st.st_mode & 077)
         *why = "other users may read or write it";
@@ -394,4 +400,30 @@ int hex_value(int c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+/* Split a blank-separated list into words; NULL-terminated, allocated. */
+char **split_words(const char *s, size_t *n)
+{
+    char **v = NULL;
+    *n = 0;
+    while (*s) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        size_t len = strcspn(s, " \t");
+        if (!len)
+            break;
+        v = xrealloc(v, (*n + 2) * sizeof *v);
+        v[(*n)++] = xstrndup(s, len);
+        v[*n] = NULL;
+        s += len;
+    }
+    return v;
+}
+
+void free_words(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
 }

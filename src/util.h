@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -68,6 +69,10 @@ int stdio_guard(void);
  * there is no such file; -1 when it is unusable, with *why saying why. */
 int read_private_file(const char *path, size_t max, char **data, size_t *len,
                       const char **why);
+/* The same for a file that must belong to 'owner' (root reading the
+ * system relay's queue, which is the user outpost's). */
+int read_private_file_of(const char *path, uid_t owner, size_t max, char **data, size_t *len,
+                         const char **why);
 
 /* Milliseconds on a monotonic clock. */
 int64_t now_ms(void);
@@ -87,5 +92,10 @@ int hex_value(int c);
 
 /* Parse a decimal integer in [min, max]; whole string must be digits. */
 bool parse_int_range(const char *s, long min, long max, long *out);
+
+/* A blank-separated list as words (NULL-terminated when n > 0, else NULL;
+ * allocated); free_words frees it. */
+char **split_words(const char *s, size_t *n);
+void free_words(char **v, size_t n);
 
 #endif

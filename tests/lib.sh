@@ -285,15 +285,19 @@ run_outpost() {
 
 # outpost_for_anyone: set OUTPOST_ANYONE to a copy of the binary that every
 # local user can run. The build tree may sit under a private directory (CI's
-# mktemp -d is 0700), so a test that runs outpost as another user must not
-# use "$OUTPOST" itself. Opens $T to others for traversal (not listing).
+# mktemp -d is 0700), and so may $T, so a test that runs outpost as another
+# user must not use "$OUTPOST" itself. Also opens $T to others for
+# traversal (not listing).
 outpost_for_anyone() {
     chmod 711 "$T"
-    mkdir -p -m 755 "$T/anyone"
-    cp "$OUTPOST" "$T/anyone/outpost"
-    chmod 755 "$T/anyone/outpost"
-    OUTPOST_ANYONE="$T/anyone/outpost"
+    ANYONE_DIR=$(mktemp -d /tmp/outpost-anyone.XXXXXX)
+    chmod 755 "$ANYONE_DIR"
+    at_exit remove_anyone
+    cp "$OUTPOST" "$ANYONE_DIR/outpost"
+    chmod 755 "$ANYONE_DIR/outpost"
+    OUTPOST_ANYONE="$ANYONE_DIR/outpost"
 }
+remove_anyone() { rm -rf "$ANYONE_DIR"; }
 
 # Seconds since the epoch, with fractions.
 now() { echo "$EPOCHREALTIME"; }

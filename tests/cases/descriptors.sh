@@ -67,7 +67,8 @@ start_server flush '{"faults": [{"at": "RCPT", "match": "bad@", "reply": "550 5.
 config "$PORT" "queue on" "queue_dir $Q"
 "$OUTPOST" -q >&- 2>&-
 is "$?" 0 "-q with stdout and stderr closed: exit 0"
-is "$(stored "$DIR")" 3 "-q: the three deliverable messages were delivered"
+is "$(grep -L 'report-type=delivery-status' "$DIR"/msg-*.eml | wc -l)" 3 "-q: the three deliverable messages were delivered"
+is "$(grep -l 'report-type=delivery-status' "$DIR"/msg-*.eml | wc -l)" 1 "-q: and the sender of the refused one was sent one notice"
 is "$(queue_ids "$Q/failed" | wc -l)" 1 "-q: only the refused one was given up"
 is "$(queue_ids "$Q" | wc -l)" 0 "-q: the queue is empty"
 check "-q: only SMTP commands reached the server" \

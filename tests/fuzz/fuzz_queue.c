@@ -70,7 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     queue_close(&e);
     FILE *out = fopen("/dev/null", "w");
     if (out) {
-        queue_print(dir, out, &err);
+        struct queue_health h;
+        queue_print(dir, out, 60, &h, &err);
         fclose(out);
     }
     return 0;

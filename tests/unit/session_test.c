@@ -268,7 +268,7 @@ static void test_transaction(void)
         abort();
     sp.file_size = sp.size = 3;
     const char *rcpts[] = {"a@example.org"};
-    struct envelope env = {"me@example.org", (char **)rcpts, 1, NULL, NULL, NULL};
+    struct envelope env = {"me@example.org", (char **)rcpts, 1, NULL, NULL, NULL, NULL};
     bool delivered = false;
     is_int(session_send(&s, &env, &sp, NULL, NULL, &delivered, &err), 0, "session_send: sent");
     ok(delivered, "...delivered");

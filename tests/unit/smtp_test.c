@@ -58,7 +58,7 @@ static void begin(struct run *r, const char *const *segments, enum script_end en
 static int send(struct run *r, const char *from, const char *const *rcpts, size_t n,
                 const char *notify)
 {
-    struct envelope env = {(char *)from, (char **)rcpts, n, notify, NULL, NULL};
+    struct envelope env = {(char *)from, (char **)rcpts, n, notify, NULL, NULL, NULL};
     return smtp_send_message(&r->s, &env, &r->sp, refusal, r, r->delivered, &r->err);
 }
 
@@ -335,7 +335,7 @@ static void test_many_recipients(void)
     for (size_t i = 0; i < N; i++)
         rcpts[i] = xasprintf("recipient-%04zu@example.org", i);
     bool *delivered = xcalloc(N, sizeof *delivered);
-    struct envelope env = {"me@example.org", rcpts, N, NULL, NULL, NULL};
+    struct envelope env = {"me@example.org", rcpts, N, NULL, NULL, NULL, NULL};
     is_int(smtp_send_message(&r.s, &env, &r.sp, NULL, NULL, delivered, &r.err), 0,
            "3000 recipients: delivered");
     size_t all = 0;
@@ -374,7 +374,7 @@ static void test_parameters(void)
     begin(&r, server, SCRIPT_CLOSE, false, "PIPELINING\nDSN");
     const char *rcpts[] = {"a@example.org"};
     struct envelope env = {"me@example.org", (char **)rcpts, 1, "SUCCESS,FAILURE", "HDRS",
-                           "id+1=2 x"};
+                           "id+1=2 x", NULL};
     is_int(smtp_send_message(&r.s, &env, &r.sp, NULL, NULL, NULL, &r.err), 0, "DSN: delivered");
     ok(strstr(script_sent(&r.sc), "MAIL FROM:<me@example.org> RET=HDRS ENVID=id+2B1+3D2+20x\r\n") &&
            strstr(script_sent(&r.sc), "RCPT TO:<a@example.org> NOTIFY=SUCCESS,FAILURE\r\n"),

@@ -1,0 +1,264 @@
+#!/bin/bash
+# The system relay (outpost --serve --socket): the service runs as the user
+# outpost and alone can read the secret; two unprivileged users send
+# through it with no configuration of their own, and each is named in its
+# log; policy (relay_users, relay_from_users) refuses with 77 and rewrites
+# the sender; the maildrop holds what is sent while the service is down;
+# SIGKILL mid-delivery loses nothing; one SMTP session carries many
+# submissions; -q asks the service to run its queue (ETRN).
+. "$srcdir/tests/lib.sh"
+. "$srcdir/tests/interop/common.sh"
+private_mount_namespace "$@"
+add_system_users outpost:4790 relaya:4791 relayb:4792 relayc:4793 ||
+    skip_all "cannot add the test users"
+outpost_for_anyone
+OP=$OUTPOST_ANYONE
+
+# (not under $T, which may sit in a private directory: the users reach it)
+R=$(mktemp -d /tmp/outpost-relay.XXXXXX)
+remove_relay() { [ -n "${KEEP_RELAY:-}" ] || rm -rf "$R"; }
+at_exit remove_relay
+chmod 755 "$R"
+mkdir -m 755 "$R/etc" "$R/run"
+chown outpost:outpost "$R/run"
+SPOOL="$R/spool"
+mkdir -m 755 "$SPOOL"
+chown outpost:outpost "$SPOOL"
+mkdir -m 1733 "$SPOOL/maildrop"
+chown outpost:outpost "$SPOOL/maildrop"
+mkdir -m 700 "$R/state"
+chown outpost:outpost "$R/state"
+SOCK="$R/run/submit"
+printf 's3cret-relay-pw\n' >"$R/etc/password"
+chown root:outpost "$R/etc/password"
+chmod 640 "$R/etc/password"
+SYS="$R/etc/outpost.conf"
+
+start_server upstream '{"auth": {"user": "relay@example.org", "password": "s3cret-relay-pw", "mechanisms": ["PLAIN"], "before_tls": true}}'
+UP=$PORT
+UPDIR=$DIR
+system_config() { # system_config LINE...: the world-readable /etc/outpost.conf
+    printf '%s\n' "defaults" "service_socket $SOCK" "maildrop_dir $SPOOL/maildrop" \
+        "queue_dir $SPOOL" "queue_retry_min 1" "queue_retry_max 2" \
+        "account default" "host 127.0.0.1" "port $UP" "timeout 5" "auth plain" \
+        "auth_without_tls on" "user relay@example.org" "password_file $R/etc/password" \
+        "from %U@example.org" "$@" >"$SYS"
+    chmod 644 "$SYS"
+}
+system_config
+
+SERVICE_PID=
+start_service() {
+    setpriv --reuid=outpost --regid=outpost --clear-groups \
+        env -i PATH=/usr/bin:/bin HOME="$R/state" XDG_STATE_HOME="$R/state" TMPDIR="$R/state" \
+        OUTPOST_SYSTEM_CONFIG="$SYS" "$OP" --serve --socket "$SOCK" "$@" 2>>"$R/service.log" &
+    SERVICE_PID=$!
+    local i
+    for i in $(seq 100); do
+        [ -S "$SOCK" ] && return 0
+        sleep 0.05
+    done
+    cat "$R/service.log" | diag
+    return 1
+}
+stop_service() {
+    [ -n "$SERVICE_PID" ] || return 0
+    kill "$SERVICE_PID" 2>/dev/null
+    wait "$SERVICE_PID" 2>/dev/null
+    SERVICE_PID=
+}
+at_exit stop_service
+
+# as USER ARG...: sendmail run by that user, no configuration of their own
+as() {
+    local user=$1
+    shift
+    mkdir -p "$R/home-$user"
+    chown "$user" "$R/home-$user"
+    setpriv --reuid="$user" --regid="$user" --clear-groups \
+        env -i PATH=/usr/bin:/bin HOME="$R/home-$user" TMPDIR="$R/home-$user" \
+        OUTPOST_SYSTEM_CONFIG="$SYS" "$OP" "$@" >"$OUT" 2>"$ERR"
+    RC=$?
+    return $RC
+}
+msg() { printf 'Subject: %s\n\nbody of %s\n' "$1" "$1"; }
+stored() { ls "$UPDIR"/msg-*.eml 2>/dev/null | wc -l; }
+last_json() { cat "$(ls "$UPDIR"/msg-*.json | sort -V | tail -1)"; }
+
+# ---- the secret is the service's --------------------------------------------------------------
+as relaya -C /dev/null --version
+check "the users cannot read the secret" sh -c "! setpriv --reuid=relaya --regid=relaya --clear-groups cat '$R/etc/password' 2>/dev/null"
+start_service
+check "the service listens on its socket, open to every local user" test "$(stat -c %a "$SOCK")" = 666
+
+as relaya -oi rcpt@example.org < <(msg from-a)
+is "$RC" 0 "user relaya, no configuration of their own: delivered through the service"
+is "$(stored)" 1 "the server has it"
+check "the envelope sender is relaya's name at the account's domain" sh -c "last_json() { cat \$(ls '$UPDIR'/msg-*.json | sort -V | tail -1); }; last_json | grep -q '\"mail_from\": \"relaya@example.org\"'"
+as relayb -oi rcpt@example.org < <(msg from-b)
+is "$RC" 0 "user relayb: delivered too"
+check "relayb's sender is relayb's" sh -c "grep -q '\"mail_from\": \"relayb@example.org\"' \$(ls '$UPDIR'/msg-*.json | sort -V | tail -1)"
+check "the service's log names relaya's uid and name" grep -q "uid 4791 (relaya).*delivered" "$R/service.log"
+check "the service's log names relayb's uid and name" grep -q "uid 4792 (relayb).*delivered" "$R/service.log"
+check "the password never reached the log" sh -c "! grep -q s3cret '$R/service.log'"
+
+
+# ---- policy -----------------------------------------------------------------------------------------
+stop_service
+system_config "relay_users relaya @relayb" "relay_from_users relaya"
+start_service
+N=$(stored)
+as relayc -oi rcpt@example.org < <(msg from-c)
+is "$RC" 77 "relayc, not in relay_users: refused (77)"
+check "relayc: one line naming the user and the setting" \
+    sh -c "grep -q 'user relayc (uid 4793) may not send with account .default. (relay_users in $SYS)' '$ERR' && [ \$(wc -l <'$ERR') = 1 ]"
+is "$(stored)" "$N" "relayc: nothing was sent"
+# A client that skips the check meets the service's own.
+lmtp_as() { # lmtp_as USER: a hand-made LMTP submission, the replies on stdout
+    setpriv --reuid="$1" --regid="$1" --clear-groups "$TEST_PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rwb")
+def rd():
+    out = []
+    while True:
+        l = f.readline().decode().rstrip("\r\n"); out.append(l)
+        if len(l) < 4 or l[3] != "-": return out
+def say(x): f.write(x.encode() + b"\r\n"); f.flush()
+rd(); say("LHLO x"); rd()
+say("MAIL FROM:<" + sys.argv[2] + "> ACCOUNT=default"); print(rd()[-1])
+say("RCPT TO:<rcpt@example.org>"); print(rd()[-1])
+say("DATA"); print(rd()[-1])
+say("Subject: by hand\r\n\r\nhand-made\r\n."); print(rd()[-1])
+say("QUIT"); rd()
+' "$SOCK" "${2:-x@example.org}"
+}
+lmtp_as relayc >"$T/lmtp.out"
+check "the service refuses relayc itself: 550 5.7.1 naming relay_users" grep -q "^550 5.7.1 user relayc (uid 4793) may not send with account 'default' (relay_users" "$T/lmtp.out"
+is "$(stored)" "$N" "nothing of relayc's reached the server"
+check "the service logs the refusal with uid and name" grep -q "refused uid 4793 (relayc)" "$R/service.log"
+as relayb -f boss@example.org -oi rcpt@example.org < <(msg b-as-boss)
+is "$RC" 0 "relayb (@relayb group) may send"
+check "relayb may not choose the envelope sender: it is relayb's" sh -c "grep -q '\"mail_from\": \"relayb@example.org\"' \$(ls '$UPDIR'/msg-*.json | sort -V | tail -1)"
+as relaya -f boss@example.org -oi rcpt@example.org < <(msg a-as-boss)
+is "$RC" 0 "relaya (relay_from_users) sends as boss@example.org"
+check "relaya's chosen sender was kept" sh -c "grep -q '\"mail_from\": \"boss@example.org\"' \$(ls '$UPDIR'/msg-*.json | sort -V | tail -1)"
+lmtp_as relayb other@example.org >"$T/lmtp.out"
+check "a hand-made submission from relayb is delivered, per recipient" grep -q "^250 2.0.0 <rcpt@example.org> delivered" "$T/lmtp.out"
+check "and its sender is rewritten all the same" sh -c "grep -q '\"mail_from\": \"relayb@example.org\"' \$(ls '$UPDIR'/msg-*.json | sort -V | tail -1)"
+
+# ---- one session for many submissions --------------------------------------------------------------
+sessions_since() { # sessions_since N: distinct sessions of the messages after the Nth
+    "$TEST_PYTHON" -c '
+import json, sys, glob, re
+n = int(sys.argv[2])
+s = set()
+for f in glob.glob(sys.argv[1] + "/msg-*.json"):
+    if int(re.search(r"msg-(\d+)", f).group(1)) > n:
+        s.add(json.load(open(f))["session"])
+print(len(s))' "$UPDIR" "$1"
+}
+N=$(stored)
+for i in $(seq 20); do
+    as relaya -oi "rcpt$i@example.org" < <(msg "storm $i") || break
+done
+is "$(( $(stored) - N ))" 20 "20 separate sendmail runs: all delivered"
+is "$(sessions_since "$N")" 1 "they went through one SMTP session (session_cache_idle)"
+
+# ---- the maildrop while the service is down ---------------------------------------------------------
+stop_service
+N=$(stored)
+as relaya -oi rcpt@example.org < <(msg dropped-1)
+is "$RC" 0 "the service is stopped: exit 0"
+check "it says the message waits in the maildrop" grep -q "the system relay does not answer.*waits in $SPOOL/maildrop" "$ERR"
+DROPS=$(ls "$SPOOL/maildrop" | wc -l)
+is "$DROPS" 1 "one file in the maildrop"
+F=$(ls "$SPOOL/maildrop")
+check "the file is relaya's, with a name of 32 hex digits" sh -c "[ \$(stat -c %U '$SPOOL/maildrop/$F') = relaya ] && echo '$F' | grep -qE '^[0-9a-f]{32}\$'"
+check "relayb cannot list the maildrop" sh -c "! setpriv --reuid=relayb --regid=relayb --clear-groups ls '$SPOOL/maildrop' 2>/dev/null"
+check "relayb cannot remove relaya's file" sh -c "! setpriv --reuid=relayb --regid=relayb --clear-groups rm -f '$SPOOL/maildrop/$F' 2>/dev/null && [ -e '$SPOOL/maildrop/$F' ]"
+# A stale socket (the service killed) refuses connections: the maildrop too.
+start_service
+kill -9 "$SERVICE_PID"
+wait "$SERVICE_PID" 2>/dev/null
+SERVICE_PID=
+check "a killed service leaves its socket behind" test -S "$SOCK"
+as relayb -oi rcpt@example.org < <(msg dropped-2)
+is "$RC" 0 "a stale socket: exit 0"
+check "the stale socket: into the maildrop" grep -q "waits in $SPOOL/maildrop" "$ERR"
+# What other users may leave there is untrusted input.
+as_raw() { setpriv --reuid="$1" --regid="$1" --clear-groups sh -c "$2"; }
+as_raw relayb "printf 'garbage\n' >'$SPOOL/maildrop/0123456789abcdef0123456789abcdef'"
+as_raw relayb "printf 'outpost-maildrop 1\naccount default\nfrom x@example.org\nrcpt bad\r\n\nSubject: x\r\n\r\nx\r\n' >'$SPOOL/maildrop/1123456789abcdef0123456789abcdef'"
+as_raw relayb "ln -s /etc/shadow '$SPOOL/maildrop/2123456789abcdef0123456789abcdef'"
+as_raw relayb "mkfifo '$SPOOL/maildrop/3123456789abcdef0123456789abcdef'"
+start_service
+for i in $(seq 100); do
+    [ "$(stored)" -ge $((N + 2)) ] && break
+    sleep 0.1
+done
+is "$(( $(stored) - N ))" 2 "the service started: both dropped messages delivered"
+check "the dropped messages' senders come from the files' owners" sh -c "grep -l relaya@example.org '$UPDIR'/msg-*.json >/dev/null && grep -q '\"mail_from\": \"relayb@example.org\"' \$(ls '$UPDIR'/msg-*.json | sort -V | tail -1) || grep -q '\"mail_from\": \"relayb@example.org\"' \$(ls '$UPDIR'/msg-*.json | sort -V | tail -2 | head -1)"
+is "$(ls "$SPOOL/maildrop" | wc -l)" 0 "the maildrop is empty"
+is "$(ls "$SPOOL/quarantine" | grep -c '^maildrop-[0-9a-f]*$')" 4 "the four hostile files were set aside"
+check "each with its reason" sh -c "grep -q 'not an outpost maildrop file' '$SPOOL/quarantine/maildrop-0123456789abcdef0123456789abcdef.reason' && grep -q 'line 4: a recipient' '$SPOOL/quarantine/maildrop-1123456789abcdef0123456789abcdef.reason'"
+check "nothing of them was sent" sh -c "! grep -l 'Subject: x' '$UPDIR'/msg-*.eml >/dev/null 2>&1"
+check "the symbolic link was set aside as a link, /etc/shadow not read" sh -c "test -L '$SPOOL/quarantine/maildrop-2123456789abcdef0123456789abcdef' && ! grep -l '^root:' '$UPDIR'/msg-*.eml >/dev/null 2>&1"
+
+# ---- a temporary failure: queued by the service, -q asks it to run -------------------------------
+stop_service
+start_server flaky '{"auth": {"user": "relay@example.org", "password": "s3cret-relay-pw", "mechanisms": ["PLAIN"], "before_tls": true}, "faults": [{"at": "MAIL", "reply": "451 4.3.0 try again later", "times": 1}]}'
+FLAKY=$PORT
+FLAKYDIR=$DIR
+system_config "port $FLAKY" "queue_retry_min 3600" "queue_retry_max 7200"
+start_service
+as relaya -oi rcpt@example.org < <(msg flaky-1)
+is "$RC" 0 "the server said 451: exit 0 (queued by the service)"
+is "$(queue_ids "$SPOOL" | wc -l)" 1 "the message is in the system queue"
+OUTPOST_SYSTEM_CONFIG="$SYS" HOME="$T/home" "$OUTPOST" -bp >"$OUT" 2>"$ERR"
+RC=$?
+check "mailq (root, no configuration of its own) shows the system queue and the submitter" \
+    sh -c "grep -q 'by: relaya' '$OUT' && grep -q 'attempts: 1, last error: sender <relaya@example.org> refused' '$OUT'"
+is "$RC" 0 "mailq: exit 0 (nothing is late, nothing failed)"
+ls "$FLAKYDIR"/msg-*.eml >/dev/null 2>&1 && N=1 || N=0
+is "$N" 0 "not delivered yet (the backoff is an hour)"
+as relayb -q
+is "$RC" 0 "relayb's outpost -q asks the service to run its queue"
+for i in $(seq 100); do
+    [ "$(queue_ids "$SPOOL" | wc -l)" = 0 ] && break
+    sleep 0.1
+done
+is "$(ls "$FLAKYDIR"/msg-*.eml 2>/dev/null | wc -l)" 1 "after ETRN: delivered"
+is "$(queue_ids "$SPOOL" | wc -l)" 0 "the system queue is empty"
+
+# ---- SIGKILL in the middle of a delivery loses nothing ------------------------------------------
+stop_service
+start_server stall '{"auth": {"user": "relay@example.org", "password": "s3cret-relay-pw", "mechanisms": ["PLAIN"], "before_tls": true}, "faults": [{"at": "DATA_END", "action": "stall", "times": 1}]}'
+STALLDIR=$DIR
+system_config "port $PORT" "timeout 30"
+start_service
+as relaya -oi rcpt@example.org < <(msg killed) &
+CLIENT=$!
+for i in $(seq 100); do
+    ls "$STALLDIR"/msg-*.eml >/dev/null 2>&1 && break
+    sleep 0.1
+done
+kill -9 "$SERVICE_PID"
+wait "$SERVICE_PID" 2>/dev/null
+SERVICE_PID=
+wait "$CLIENT"
+CRC=$?
+check "the submitter was not told it was delivered (exit $CRC)" test "$CRC" != 0
+is "$(queue_ids "$SPOOL" | wc -l)" 1 "the message is still in the system queue"
+start_service
+for i in $(seq 100); do
+    [ "$(queue_ids "$SPOOL" | wc -l)" = 0 ] && break
+    sleep 0.1
+done
+is "$(queue_ids "$SPOOL" | wc -l)" 0 "the restarted service delivered it"
+check "the server has it (again: once stalled, once delivered)" test "$(grep -l 'body of killed' "$STALLDIR"/msg-*.eml | wc -l)" -ge 1
+check "nothing in failed/" sh -c "[ ! -d '$SPOOL/failed' ] || [ -z \"\$(ls '$SPOOL/failed')\" ]"
+stop_service
+check "the service stops on SIGTERM and says so" grep -q "relay: stopping" "$R/service.log"
+check "no secret in the service's log" sh -c "! grep -q s3cret '$R/service.log'"
+
+done_testing
