@@ -9,7 +9,9 @@
 #           mutt, git send-email (with Mail::Address, which Debian only
 #           recommends) and GNU Mailutils (real clients calling
 #           outpost as sendmail), zsh (checks the zsh completion), clang
-#           (libFuzzer, for make fuzz); Exim and OpenSMTPD unpacked into
+#           (libFuzzer, for make fuzz), systemd (systemd-analyze verify and
+#           systemd-socket-activate for the relay's units; man-db for their
+#           Documentation=), passwd (useradd); Exim and OpenSMTPD unpacked into
 #           /opt/outpost-interop (interop tests)
 set -e
 export DEBIAN_FRONTEND=noninteractive
@@ -19,7 +21,8 @@ apt-get install -y -qq --no-install-recommends \
     libgnutls28-dev libgsasl-dev libsecret-1-dev libcurl4-gnutls-dev libjansson-dev \
     python3 gnutls-bin ca-certificates strace postfix dovecot-core \
     gnome-keyring libsecret-tools dbus \
-    mutt git git-email libmailtools-perl mailutils zsh nftables iproute2 util-linux clang >/dev/null
+    mutt git git-email libmailtools-perl mailutils zsh nftables iproute2 util-linux clang \
+    systemd passwd man-db >/dev/null
 # Exim and OpenSMTPD for the interop tests: as packages they conflict with
 # Postfix (all three are the MTA), so they are unpacked, not installed;
 # their libraries are installed as usual.

@@ -126,7 +126,8 @@ static const struct long_option {
     {"quiet", NO_VALUE, -1, FLAG(quiet), NULL, OTHER,
      "--quiet           no progress display on a terminal"},
     {"serve", MAYBE_VALUE, MODE_SERVE, TEXT(serve_at), NULL, OTHER,
-     "--serve[=ADDR:PORT]   accept mail over SMTP (default 127.0.0.1:25)"},
+     "--serve[=ADDR:PORT]   accept mail over SMTP (default 127.0.0.1:25);\n"
+     "                    --serve --socket PATH: the system relay for every user"},
     {"version", NO_VALUE, MODE_VERSION, NONE, NULL, LAST,
      "--version         version and compiled-in features"},
     {"help", NO_VALUE, MODE_HELP, NONE, NULL, LAST, "--help            this text"},

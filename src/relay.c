@@ -467,8 +467,10 @@ int relay_serve(const struct relay_options *o, struct error *err)
     }
     fprintf(stderr, "outpost: relay: stopping\n");
     channels_free(&r.cs);
-    if (o->socket_path)
+    if (o->socket_path) {
         close(lfd);
+        unlink(o->socket_path); /* (systemd's socket is systemd's) */
+    }
     free(r.queue);
     free(r.maildrop);
     return 0;

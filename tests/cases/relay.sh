@@ -48,14 +48,17 @@ system_config() { # system_config LINE...: the world-readable /etc/outpost.conf
 system_config
 
 SERVICE_PID=
-start_service() {
+start_service() { # (ready when its log says it listens: a stale socket may be there before)
+    local before
+    before=$(grep -c "relay: listening on" "$R/service.log" 2>/dev/null)
     setpriv --reuid=outpost --regid=outpost --clear-groups \
         env -i PATH=/usr/bin:/bin HOME="$R/state" XDG_STATE_HOME="$R/state" TMPDIR="$R/state" \
         OUTPOST_SYSTEM_CONFIG="$SYS" "$OP" --serve --socket "$SOCK" "$@" 2>>"$R/service.log" &
     SERVICE_PID=$!
     local i
-    for i in $(seq 100); do
-        [ -S "$SOCK" ] && return 0
+    for i in $(seq 200); do
+        [ "$(grep -c "relay: listening on" "$R/service.log" 2>/dev/null)" -gt "${before:-0}" ] &&
+            [ -S "$SOCK" ] && return 0
         sleep 0.05
     done
     cat "$R/service.log" | diag
@@ -259,6 +262,7 @@ check "the server has it (again: once stalled, once delivered)" test "$(grep -l 
 check "nothing in failed/" sh -c "[ ! -d '$SPOOL/failed' ] || [ -z \"\$(ls '$SPOOL/failed')\" ]"
 stop_service
 check "the service stops on SIGTERM and says so" grep -q "relay: stopping" "$R/service.log"
+check "and removes its socket" test ! -e "$SOCK"
 check "no secret in the service's log" sh -c "! grep -q s3cret '$R/service.log'"
 
 done_testing
