@@ -723,7 +723,10 @@ struct account *account_via_service(const struct account *a, struct error *err)
     char *why = NULL;
     if (account_apply(c, "socket", a->service_socket, &why) < 0 ||
         account_apply(c, "protocol", "lmtp", &why) < 0 ||
-        account_apply(c, "domain", "localhost", &why) < 0) {
+        account_apply(c, "domain", "localhost", &why) < 0 ||
+        /* the service answers within its own timeouts, server by server:
+         * waiting less would drop into the maildrop what it still sends */
+        account_apply(c, "timeout", "900", &why) < 0) {
         err_set(err, ERR_SOFTWARE, "account '%s': %s", a->name, why);
         free(why);
         account_free(c);

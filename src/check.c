@@ -8,6 +8,7 @@
 
 #include "advice.h"
 #include "conf.h"
+#include "deliver.h"
 #include "json.h"
 #include "net.h"
 #include "smtp.h"
@@ -462,6 +463,35 @@ static void port_notes(struct check_run *run, const struct endpoint_result *r, s
     }
 }
 
+/* The account's queue, when it has one: how many wait, how many waited
+ * longer than queue_warn, how many were given up. */
+static void queue_state(struct check_run *run, const struct account *a)
+{
+    char *dir = a->queue ? deliver_queue_dir(a) : NULL;
+    struct queue_health h;
+    struct error err;
+    int64_t warn = account_was_set(a, "queue_warn") ? a->queue_warn : 0;
+    if (!dir || queue_health_of(dir, warn, &h, &err) < 0) {
+        free(dir);
+        return;
+    }
+    if (run->json) {
+        json_begin_object(&run->j, "queue");
+        json_string(&run->j, "dir", dir);
+        json_number(&run->j, "waiting", (long)h.waiting);
+        json_number(&run->j, "late", (long)h.late);
+        json_number(&run->j, "failed", (long)h.failed);
+        json_end_object(&run->j);
+    } else {
+        fprintf(run->out, "queue %s: %zu waiting", dir, h.waiting);
+        if (warn > 0)
+            fprintf(run->out, ", %zu longer than queue_warn", h.late);
+        fprintf(run->out, ", %zu given up (failed/)%s\n", h.failed,
+                h.failed ? ": see mailq" : "");
+    }
+    free(dir);
+}
+
 static void summary(struct check_run *run, const struct account *a,
                     const struct endpoint_result *r, size_t n, const struct error *first)
 {
@@ -474,6 +504,7 @@ static void summary(struct check_run *run, const struct account *a,
         json_begin_array(&run->j, "notes");
         port_notes(run, r, n);
         json_end_array(&run->j);
+        queue_state(run, a);
         json_bool(&run->j, "ok", next != NULL);
         if (next) {
             json_begin_object(&run->j, "next");
@@ -490,6 +521,7 @@ static void summary(struct check_run *run, const struct account *a,
     }
     fputc('\n', run->out);
     port_notes(run, r, n);
+    queue_state(run, a);
     if (next && next->account->socket)
         fprintf(run->out, "summary: account '%s' can send: the next message would go to %s\n",
                 a->name, next->account->socket);

@@ -14,10 +14,6 @@
 #include "log.h"
 #include "util.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-
 struct parse_state {
     struct config *cfg;
     const char *display;
@@ -345,6 +341,23 @@ char *conf_user_path(const char *given, bool or_new)
     free(candidates[0]);
     free(candidates[1]);
     return found;
+}
+
+char *conf_looked_for(void)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    char *user = xdg && *xdg ? xasprintf("%s/outpost/config", xdg)
+                             : xasprintf("%s/.config/outpost/config", home_dir());
+    char *a = abbreviate_home(user);
+    char *rc = xasprintf("%s/.outpostrc", home_dir());
+    char *b = abbreviate_home(rc);
+    const char *sys = conf_system_path();
+    char *all = *sys ? xasprintf("%s, %s and %s", a, b, sys) : xasprintf("%s and %s", a, b);
+    free(user);
+    free(a);
+    free(rc);
+    free(b);
+    return all;
 }
 
 int conf_load(struct config *cfg, const char *user_file, struct error *err)

@@ -30,6 +30,9 @@ int conf_read_stream(struct config *cfg, FILE *f, const char *display, bool user
  * $XDG_CONFIG_HOME/outpost/config and ~/.outpostrc that exists; else, with
  * 'or_new', the first (where a new one goes), or NULL. */
 char *conf_user_path(const char *given, bool or_new);
+/* Every file outpost looks for, for the error that none is there:
+ * "~/.config/outpost/config, ~/.outpostrc and /etc/outpost.conf". */
+char *conf_looked_for(void);
 
 /* How 'eval' runs its command (evalcmd_first_line); the fuzzer puts a
  * harmless stand-in here so that no input it makes runs a program. */

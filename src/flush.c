@@ -173,17 +173,13 @@ static void entry_damaged(const char *dir, const char *id, const struct account 
     }
 }
 
-/* One entry through its account's channel. With 'answer' (the relay's
- * first attempt at what it was just given), the submitter is told: a
- * permanent failure leaves the queue (the message is still theirs), and
- * answer->delivered says who has it. */
+/* One entry through its account's channel. */
 static void send_entry(const char *dir, struct queue_entry *e, struct channel *ch,
-                       struct flush_counts *c, struct flush_answer *answer)
+                       struct flush_counts *c)
 {
     struct spool sp;
     queue_message(e, &sp);
-    bool *delivered = answer ? answer->delivered
-                             : xcalloc(e->env.nrcpts ? e->env.nrcpts : 1, sizeof *delivered);
+    bool *delivered = xcalloc(e->env.nrcpts ? e->env.nrcpts : 1, sizeof *delivered);
     struct reply final;
     const struct account *used;
     struct error serr;
@@ -193,12 +189,6 @@ static void send_entry(const char *dir, struct queue_entry *e, struct channel *c
     int r = channel_send(ch, &e->env, &sp, delivered, &final, &used, &serr);
     ch->on_refusal = NULL;
     ch->refusal_ctx = NULL;
-    if (answer) {
-        answer->final = final;
-        answer->err = serr;
-        answer->state = r == 0 ? ANSWER_DELIVERED : err_gives_up(&serr) ? ANSWER_REFUSED
-                                                                       : ANSWER_QUEUED;
-    }
     if (r == 0) {
         struct error rerr;
         if (queue_remove(dir, e, &rerr) < 0)
@@ -218,38 +208,14 @@ static void send_entry(const char *dir, struct queue_entry *e, struct channel *c
             delivered[i] = !delivered[i];
         }
         struct error kerr;
-        if (answer && answer->state == ANSWER_REFUSED) {
-            if (queue_remove(dir, e, &kerr) < 0)
-                err_print(&kerr);
-        } else {
-            if (any && queue_keep_recipients(dir, e, delivered, &kerr) < 0)
-                err_print(&kerr);
-            entry_failed(dir, e, ch, &serr, &rs, c);
-        }
-        for (size_t i = 0; i < e->env.nrcpts; i++)
-            delivered[i] = !delivered[i]; /* (back to who has it) */
+        if (any && queue_keep_recipients(dir, e, delivered, &kerr) < 0)
+            err_print(&kerr);
+        entry_failed(dir, e, ch, &serr, &rs, c);
     }
     free_refusals(&rs);
-    if (!answer)
-        free(delivered);
+    free(delivered);
 }
 
-int flush_submitted(const char *dir, const char *id, const struct flush_options *o,
-                    struct flush_answer *answer)
-{
-    struct flush_counts c = {.o = o};
-    struct queue_entry e;
-    struct error oerr;
-    answer->state = ANSWER_QUEUED;
-    if (queue_open(dir, id, &e, &oerr) != 0) {
-        answer->err = oerr;
-        return -1;
-    }
-    struct channel *ch = channel_for(o->channels, e.account);
-    send_entry(dir, &e, ch, &c, answer);
-    queue_close(&e);
-    return 0;
-}
 
 /* Every entry of one account, through as few sessions as possible. */
 static void flush_account(const char *dir, const char *name, char **ids, size_t n,
@@ -266,7 +232,7 @@ static void flush_account(const char *dir, const char *name, char **ids, size_t 
             continue; /* another flusher has it, or it is gone */
         if (r == 0)
             r = queue_verify(&e, &oerr);
-        if (r == 0 && c->o->retry_min > 0 && e.attempts > 0 && due_at(&e, c->o) > time(NULL)) {
+        if (r == 0 && c->o->retry_min > 0 && e.last_attempt > 0 && due_at(&e, c->o) > time(NULL)) {
             note_due(c, due_at(&e, c->o)); /* not yet: the backoff */
             c->waiting++;
         } else if (r < 0 && oerr.cls == ERR_MESSAGE)
@@ -274,7 +240,7 @@ static void flush_account(const char *dir, const char *name, char **ids, size_t 
         else if (r < 0)
             entry_failed(dir, &e, ch, &oerr, NULL, c);
         else
-            send_entry(dir, &e, ch, c, NULL);
+            send_entry(dir, &e, ch, c);
         queue_close(&e);
     }
     if (!c->o->channels)

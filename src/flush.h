@@ -25,19 +25,4 @@ struct flush_options {
 };
 int flush_run(const char *dir, const struct flush_options *o, struct error *err);
 
-/* The system relay's first attempt at an entry it just stored, through
- * o->channels, so that the submitter hears the outcome: delivered,
- * queued (kept, as a flush would), or refused for good (then it leaves
- * the queue: the submitter has the answer). 'delivered' (one per
- * recipient, the caller's) says who has it. */
-enum answer_state { ANSWER_DELIVERED, ANSWER_QUEUED, ANSWER_REFUSED };
-struct flush_answer {
-    bool *delivered;
-    enum answer_state state;
-    struct reply final;
-    struct error err;   /* why not, unless delivered */
-};
-int flush_submitted(const char *dir, const char *id, const struct flush_options *o,
-                    struct flush_answer *answer);
-
 #endif

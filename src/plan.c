@@ -87,8 +87,10 @@ static const struct account *find_account(const struct config *cfg, const struct
     const struct account *found = NULL;
     const char *files = cfg->user_file ? cfg->user_file : cfg->system_file;
     if (!files) {
-        err_set(err, ERR_CONFIG, "no configuration file found (create ~/.config/outpost/config "
-                                 "or ~/.outpostrc; see outpost.conf(5))");
+        char *looked = conf_looked_for();
+        err_set(err, ERR_CONFIG, "no configuration file found: looked for %s (create the first, "
+                                 "mode 0600; see outpost.conf(5))", looked);
+        free(looked);
     } else if (req->name) {
         if (!(found = conf_find(cfg, req->name)))
             err_set(err, ERR_CONFIG, "account '%s' not found in %s", req->name, files);

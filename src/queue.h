@@ -104,6 +104,9 @@ struct queue_health {
 };
 int queue_print(const char *dir, FILE *out, int64_t warn_after, struct queue_health *h,
                 struct error *err);
+/* The counts alone (--check). */
+int queue_health_of(const char *dir, int64_t warn_after, struct queue_health *h,
+                    struct error *err);
 
 /* Say once on stderr (after a send) that messages were given up on since
  * it was last said: failed/ changed after its .reported mark. */

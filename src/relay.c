@@ -144,10 +144,11 @@ static void log_submission(const struct who *who, const char *source, const stru
                            const struct envelope *env, const char *id, const char *outcome)
 {
     fprintf(stderr, "outpost: relay: %s from uid %lu (%s): account %s, from <%s>, %zu "
-                    "recipient%s, %s %s\n", source, (unsigned long)who->uid, who->name, a->name,
-            env->from, env->nrcpts, env->nrcpts == 1 ? "" : "s", id, outcome);
-    char *note = xasprintf("relay: uid %lu (%s), %s %s", (unsigned long)who->uid, who->name,
-                           id, outcome);
+                    "recipient%s, %s%s%s\n", source, (unsigned long)who->uid, who->name, a->name,
+            env->from, env->nrcpts, env->nrcpts == 1 ? "" : "s", outcome, id ? " as " : "",
+            id ? id : "");
+    char *note = xasprintf("relay: uid %lu (%s), %s%s%s", (unsigned long)who->uid, who->name,
+                           outcome, id ? " as " : "", id ? id : "");
     struct maillog_entry log = {.account = a, .env = env, .note = note};
     maillog_write(&log);
     free(note);
@@ -189,29 +190,34 @@ static int relay_begin(void *ctx, const struct smtpd_message *m, int *fd, struct
     return 0;
 }
 
-static void answer_each(const struct smtpd_message *m, const struct flush_answer *ans,
-                        const char *id, struct smtpd_reply *replies)
+/* What the submitter is told, recipient by recipient. */
+enum outcome { DELIVERED, QUEUED, REFUSED, NOT_QUEUED };
+
+static const char *const outcome_words[] = {"delivered", "queued", "refused", "not queued"};
+
+static void answer_each(const struct smtpd_message *m, const bool *delivered, enum outcome rest,
+                        const struct reply *final, const struct error *why, const char *id,
+                        struct smtpd_reply *replies)
 {
+    char text[2 * ERR_TEXT_MAX];
+    err_text(why, text, sizeof text);
     for (size_t i = 0; i < m->nrcpts; i++) {
         struct smtpd_reply *rep = &replies[i];
-        if (ans->delivered[i])
-            set_reply(rep, 250, "2.0.0", "<%s> delivered (%s): %d %s", m->rcpts[i], id,
-                      ans->final.code, ans->final.text);
-        else if (ans->state == ANSWER_REFUSED)
-            error_reply(rep, &ans->err);
-        else {
-            char why[2 * ERR_TEXT_MAX];
-            err_text(&ans->err, why, sizeof why);
-            set_reply(rep, 250, "2.0.0", "<%s> queued as %s: %s", m->rcpts[i], id, why);
-        }
+        if (delivered[i])
+            set_reply(rep, 250, "2.0.0", "<%s> delivered: %d %s", m->rcpts[i], final->code,
+                      final->text);
+        else if (rest == QUEUED)
+            set_reply(rep, 250, "2.0.0", "<%s> queued as %s: %s", m->rcpts[i], id, text);
+        else
+            error_reply(rep, why);
     }
 }
 
-static const char *outcome_word(enum answer_state s)
-{
-    return s == ANSWER_DELIVERED ? "delivered" : s == ANSWER_REFUSED ? "refused" : "queued";
-}
-
+/* The first attempt is made while the submitter waits: until it has its
+ * answer the message is still the submitter's (its outpost drops it in
+ * the maildrop if the service dies meanwhile), so only what is not
+ * delivered now goes to the system queue, durably, before "queued" is
+ * said. */
 static void relay_end(void *ctx, const struct smtpd_message *m, int fd, bool complete,
                       struct smtpd_reply *replies)
 {
@@ -222,31 +228,57 @@ static void relay_end(void *ctx, const struct smtpd_message *m, int fd, bool com
     struct envelope env = {.from = r->from, .rcpts = m->rcpts, .nrcpts = m->nrcpts,
                            .dsn_notify = m->dsn_notify, .dsn_return = m->dsn_return,
                            .envid = m->envid};
-    char id[QUEUE_ID_MAX] = "";
     const struct account *a = r->chain.v[0];
     struct spool_options so = {.dot_ends = false};
     if (!complete) {
         /* nothing half-read is kept; the conversation says why */
-    } else if (lseek(fd, 0, SEEK_SET) < 0 || spool_read(&sp, fd, &so, &err) < 0 ||
-               store(r, &r->peer, a, &env, &sp, id, &err) < 0) {
+    } else if (lseek(fd, 0, SEEK_SET) < 0 || spool_read(&sp, fd, &so, &err) < 0) {
         for (size_t i = 0; i < m->nrcpts; i++)
             error_reply(&replies[i], &err);
-        msg_error("relay: a message from uid %lu (%s) could not be queued: %s",
+        msg_error("relay: a message from uid %lu (%s) could not be read: %s",
                   (unsigned long)r->peer.uid, r->peer.name, err.msg);
     } else {
-        struct flush_answer ans = {.delivered = xcalloc(m->nrcpts, sizeof(bool))};
-        struct flush_options fo = {.channels = &r->cs, .retry_min = r->retry_min,
-                                   .retry_max = r->retry_max, .next_due = &r->next_due,
-                                   .default_queue_warn = RELAY_QUEUE_WARN};
-        flush_submitted(r->queue, id, &fo, &ans);
-        answer_each(m, &ans, id, replies);
-        log_submission(&r->peer, "submission", a, &env, id, outcome_word(ans.state));
-        if (ans.state == ANSWER_QUEUED) {
-            char why[2 * ERR_TEXT_MAX];
-            err_text(&ans.err, why, sizeof why);
-            notify_command(a, "queued", id, &env, why);
+        bool *delivered = xcalloc(m->nrcpts, sizeof *delivered);
+        struct reply final;
+        const struct account *used;
+        struct channel *ch = channel_for(&r->cs, a->name);
+        enum outcome rest = DELIVERED;
+        char id[QUEUE_ID_MAX] = "(none)";
+        if (channel_send(ch, &env, &sp, delivered, &final, &used, &err) < 0) {
+            rest = err_gives_up(&err) ? REFUSED : QUEUED;
+            if (rest == QUEUED) {
+                /* the recipients still to go, with why (attempt 1) */
+                struct envelope left = env;
+                left.rcpts = xcalloc(m->nrcpts, sizeof *left.rcpts);
+                left.nrcpts = 0;
+                for (size_t i = 0; i < m->nrcpts; i++)
+                    if (!delivered[i])
+                        left.rcpts[left.nrcpts++] = m->rcpts[i];
+                char why[2 * ERR_TEXT_MAX];
+                err_text(&err, why, sizeof why);
+                struct error qerr;
+                if (queue_store(r->queue, a->name, r->peer.name, &left, &sp, a->queue_lifetime,
+                                why, id, &qerr) < 0) {
+                    msg_error("relay: a message from uid %lu (%s) could not be queued: %s",
+                              (unsigned long)r->peer.uid, r->peer.name, qerr.msg);
+                    err_prefix(&err, "not queued (%s): ", qerr.msg);
+                    err.cls = ERR_TEMPORARY;
+                    err.smtp_code = 451;
+                    snprintf(err.enhanced, sizeof err.enhanced, "4.3.0");
+                    rest = NOT_QUEUED;
+                } else {
+                    notify_command(a, "queued", id, &left, why);
+                    int64_t due = (int64_t)time(NULL) + r->retry_min;
+                    if (r->next_due == 0 || due < r->next_due)
+                        r->next_due = due;
+                }
+                free(left.rcpts);
+            }
         }
-        free(ans.delivered);
+        answer_each(m, delivered, rest, &final, &err, id, replies);
+        log_submission(&r->peer, "submission", used ? used : a, &env,
+                       rest == QUEUED ? id : NULL, outcome_words[rest]);
+        free(delivered);
     }
     spool_close(&sp);
     close(fd);
@@ -518,7 +550,11 @@ int relay_route(struct account_chain *chain, struct error *err)
 
 bool relay_unreachable(const struct error *e)
 {
-    return e->reason == R_SOCKET_MISSING || e->reason == R_CONNECT_REFUSED;
+    /* nobody there, or the service went away before its answer (then the
+     * message is still ours: better twice than lost) */
+    return e->reason == R_SOCKET_MISSING || e->reason == R_CONNECT_REFUSED ||
+           e->reason == R_CONNECTION_CLOSED || e->reason == R_MAYBE_DELIVERED ||
+           e->reason == R_REPLY_TIMEOUT;
 }
 
 int relay_drop(const struct account *a, const struct envelope *env, const struct spool *sp,

@@ -2,11 +2,13 @@
  * from systemd, LISTEN_FDS), run as the user outpost, the one holder of
  * the system accounts' secrets. Local users' outpost submits to it over
  * LMTP; the kernel says who each one is (SO_PEERCRED), the account's
- * relay_users and relay_from_users say what they may do. Every message is
- * in the system queue before the first attempt, that attempt goes
- * through a session kept open for session_cache_idle seconds, and the
- * submitter hears the outcome (delivered, queued, refused) per
- * recipient. The service runs its queue itself (retry_min doubling to
+ * relay_users and relay_from_users say what they may do. The first
+ * attempt is made while the submitter waits (the message is still its
+ * own: if the service dies, the submitter's outpost drops it in the
+ * maildrop), through a session kept open for session_cache_idle
+ * seconds; what is not delivered is stored durably in the system queue
+ * before the answer says so, and the submitter hears the outcome
+ * (delivered, queued, refused) per recipient. The service runs its queue itself (retry_min doubling to
  * retry_max), picks up the maildrop, and answers ETRN with a run.
  *
  * The trust boundary: everything a client sends, and every maildrop file,

@@ -61,7 +61,9 @@ check "group-writable file: names the file and the fix" said "$T/eval.rc: refusi
 rm -f "$HOME/.outpostrc"
 run_outpost --pretend x@example.org
 is "$RC" 78 "no configuration file: exit 78"
-check "no configuration file: says where to put one" said "no configuration file found"
+check "no configuration file: names every file it looked for" said "no configuration file found: looked for ~/.config/outpost/config and ~/.outpostrc (create the first, mode 0600"
+OUTPOST_SYSTEM_CONFIG="$T/no-such.conf" run_outpost --pretend x@example.org
+check "... the system file too" said "no configuration file found: looked for ~/.config/outpost/config, ~/.outpostrc and $T/no-such.conf (create the first, mode 0600"
 
 write_config "$HOME/.outpostrc" "account default" "host rc.example" "from a@example.com"
 mkdir -p "$XDG_CONFIG_HOME/outpost"

@@ -108,6 +108,10 @@ is "$(notices "$DIR")" 1 "the next flush: no second delay notice"
 run_outpost -bp
 is "$RC" 1 "mailq: exit 1 when a message waited longer than queue_warn"
 check "mailq says so" grep -q "1 message waited longer than queue_warn (1s)" "$OUT"
+run_outpost --check
+check "--check reports the queue's state" grep -q "^queue $Q: 1 waiting, 1 longer than queue_warn, 0 given up (failed/)" "$OUT"
+run_outpost --check --json
+check "--check --json too" grep -q '"queue":{"dir":"'"$Q"'","waiting":1,"late":1,"failed":0}' "$OUT"
 start_server good
 config "$PORT" "queue_warn 1"
 run_outpost -q
