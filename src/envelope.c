@@ -121,6 +121,18 @@ int envelope_recipients(char *const *operands, size_t n, bool from_headers,
     return r;
 }
 
+void envelope_write_lines(struct strbuf *sb, const struct envelope *env)
+{
+    for (size_t i = 0; i < env->nrcpts; i++)
+        sb_printf(sb, "rcpt %s\n", env->rcpts[i]);
+    if (env->dsn_notify)
+        sb_printf(sb, "notify %s\n", env->dsn_notify);
+    if (env->dsn_return)
+        sb_printf(sb, "ret %s\n", env->dsn_return);
+    if (env->envid)
+        sb_printf(sb, "envid %s\n", env->envid);
+}
+
 void envelope_free(struct envelope *env)
 {
     free(env->from);

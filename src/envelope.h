@@ -42,6 +42,11 @@ int envelope_recipients(char *const *operands, size_t n, bool from_headers,
                         const struct account *a, const struct spool *sp, struct envelope *env,
                         struct error *err);
 
+/* The recipients and DSN strings as the queue's and the maildrop's files
+ * write them: "rcpt ADDR", "notify", "ret", "envid" lines. */
+struct strbuf;
+void envelope_write_lines(struct strbuf *sb, const struct envelope *env);
+
 /* Free what envelope_sender and envelope_recipients gave it. */
 void envelope_free(struct envelope *env);
 

@@ -50,14 +50,7 @@ int maildrop_store(const char *dir, const char *account, const struct envelope *
     sb_init(&sb);
     sb_puts(&sb, MAGIC);
     sb_printf(&sb, "account %s\nfrom %s\n", account, env->from);
-    for (size_t i = 0; i < env->nrcpts; i++)
-        sb_printf(&sb, "rcpt %s\n", env->rcpts[i]);
-    if (env->dsn_notify)
-        sb_printf(&sb, "notify %s\n", env->dsn_notify);
-    if (env->dsn_return)
-        sb_printf(&sb, "ret %s\n", env->dsn_return);
-    if (env->envid)
-        sb_printf(&sb, "envid %s\n", env->envid);
+    envelope_write_lines(&sb, env);
     sb_puts(&sb, "\n");
     char *head = sb_steal(&sb);
     int r = -1;

@@ -156,14 +156,7 @@ static char *envelope_text(const char *account, const char *submitter,
               (long long)queued);
     if (submitter) /* (a line readers before it pass over) */
         sb_printf(&sb, "submitter %s\n", submitter);
-    for (size_t i = 0; i < env->nrcpts; i++)
-        sb_printf(&sb, "rcpt %s\n", env->rcpts[i]);
-    if (env->dsn_notify)
-        sb_printf(&sb, "notify %s\n", env->dsn_notify);
-    if (env->dsn_return)
-        sb_printf(&sb, "ret %s\n", env->dsn_return);
-    if (env->envid)
-        sb_printf(&sb, "envid %s\n", env->envid);
+    envelope_write_lines(&sb, env);
     if (has_8bit)
         sb_puts(&sb, "8bit\n");
     sb_printf(&sb, "lifetime %lld\nsize %llu\nsha256 %s\n\n", (long long)lifetime,
