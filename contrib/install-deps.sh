@@ -11,7 +11,9 @@
 #           outpost as sendmail), zsh (checks the zsh completion), clang
 #           (libFuzzer, for make fuzz), systemd (systemd-analyze verify and
 #           systemd-socket-activate for the relay's units; man-db for their
-#           Documentation=), passwd (useradd); Exim and OpenSMTPD unpacked into
+#           Documentation=), passwd (useradd), dpkg-dev, debhelper,
+#           dh-apparmor, fakeroot, lintian and apparmor (the Debian packages
+#           and the AppArmor profile, tests/packages.sh); Exim and OpenSMTPD unpacked into
 #           /opt/outpost-interop (interop tests)
 set -e
 export DEBIAN_FRONTEND=noninteractive
@@ -22,7 +24,7 @@ apt-get install -y -qq --no-install-recommends \
     python3 gnutls-bin ca-certificates strace postfix dovecot-core \
     gnome-keyring libsecret-tools dbus \
     mutt git git-email libmailtools-perl mailutils zsh nftables iproute2 util-linux clang \
-    systemd passwd man-db >/dev/null
+    systemd passwd man-db dpkg-dev debhelper dh-apparmor fakeroot lintian apparmor >/dev/null
 # Exim and OpenSMTPD for the interop tests: as packages they conflict with
 # Postfix (all three are the MTA), so they are unpacked, not installed;
 # their libraries are installed as usual.
