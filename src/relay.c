@@ -154,15 +154,6 @@ static void log_submission(const struct who *who, const char *source, const stru
     free(note);
 }
 
-/* The message into the system queue: durable before anything is tried. */
-static int store(struct relay *r, const struct who *who, const struct account *a,
-                 const struct envelope *env, const struct spool *sp, char *id, struct error *err)
-{
-    if (queue_store(r->queue, a->name, who->name, env, sp, a->queue_lifetime, NULL, id, err) < 0)
-        return -1;
-    return 0;
-}
-
 /* ---- a submission over the socket ---------------------------------------------------- */
 
 static int relay_begin(void *ctx, const struct smtpd_message *m, int *fd, struct smtpd_reply *no)
@@ -315,7 +306,8 @@ static int picked_up(void *ctx, struct maildrop_item *it)
     struct envelope env = it->me.env;
     env.from = sender;
     char id[QUEUE_ID_MAX];
-    int rc = store(r, &who, chain.v[0], &env, &it->sp, id, &err);
+    int rc = queue_store(r->queue, chain.v[0]->name, who.name, &env, &it->sp,
+                         chain.v[0]->queue_lifetime, NULL, id, &err);
     if (rc == 0) {
         log_submission(&who, "maildrop", chain.v[0], &env, id, "queued");
         r->run_queue = true;

@@ -9,7 +9,9 @@
 #
 #   contrib/bench/relay.sh [N]        (as root; N defaults to 1000)
 #
-# Environment: OUTPOST (default ./src/outpost), MSMTP (default msmtp).
+# Environment: OUTPOST (default ./src/outpost), MSMTP (default msmtp);
+# SKIP_MSMTP=1 leaves msmtp out (its runs take minutes); SERVICE_WRAP and
+# CLIENT_WRAP go before the service's and each run's program (strace -c).
 # Needs what tests/interop needs (contrib/install-deps.sh) and msmtp.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)

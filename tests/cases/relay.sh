@@ -16,7 +16,7 @@ OP=$OUTPOST_ANYONE
 
 # (not under $T, which may sit in a private directory: the users reach it)
 R=$(mktemp -d /tmp/outpost-relay.XXXXXX)
-remove_relay() { [ -n "${KEEP_RELAY:-}" ] || rm -rf "$R"; }
+remove_relay() { [ -n "${KEEP_RELAY:-}" ] || rm -rf "$R"; } # (KEEP_RELAY=1: left to look at)
 at_exit remove_relay
 chmod 755 "$R"
 mkdir -m 755 "$R/etc" "$R/run"
