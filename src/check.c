@@ -11,6 +11,7 @@
 #include "deliver.h"
 #include "json.h"
 #include "net.h"
+#include "relay.h"
 #include "smtp.h"
 #include "tls.h"
 #include "util.h"
@@ -750,8 +751,15 @@ int check_accounts(const struct chain_request *base, bool all, bool json, FILE *
         if (names)
             req.name = names[i];
         struct account_chain chain;
+        /* a user of the system relay checks the relay: the way their mail
+         * goes, not the secret they cannot read */
         if (chain_load(&req, &chain, &err) < 0) {
             check_account_error(run, req.name, &err);
+            continue;
+        }
+        if (!req.host_only && relay_serves(&chain) && relay_route(&chain, &err) < 0) {
+            check_account_error(run, req.name, &err);
+            chain_free(&chain);
             continue;
         }
         check_account(run, &chain);

@@ -106,6 +106,11 @@ check "the service's log names relayb's uid and name" grep -q "uid 4792 (relayb)
 check "the password never reached the log" sh -c "! grep -q s3cret '$R/service.log'"
 
 
+as relaya --check
+is "$RC" 0 "relaya's --check: the relay answers"
+check "--check probes the relay's socket (not the server whose secret relaya cannot read)" grep -q "$SOCK" "$OUT"
+check "and reads no secret" sh -c "! grep -qi 'password' '$ERR'"
+
 # ---- policy -----------------------------------------------------------------------------------------
 stop_service
 system_config "relay_users relaya @relayb" "relay_from_users relaya"
