@@ -101,6 +101,23 @@ check "the envelope sender is relaya's name at the account's domain" sh -c "last
 as relayb -oi rcpt@example.org < <(msg from-b)
 is "$RC" 0 "user relayb: delivered too"
 check "relayb's sender is relayb's" sh -c "grep -q '\"mail_from\": \"relayb@example.org\"' \$(ls '$UPDIR'/msg-*.json | sort -V | tail -1)"
+# What real callers pass, through the relay: cron's argv (MAILTO with two
+# addresses in one argument), and GNU Mailutils' mail as another user.
+N=$(stored)
+as relaya -FCronDaemon -i -B8BITMIME -oem cron1@example.org,cron2@example.org < <(msg cron-job)
+is "$RC" 0 "cron's argv (-FCronDaemon -i -B8BITMIME -oem a,b): delivered through the service"
+check "both MAILTO addresses got it" sh -c "grep -q '\"rcpts\": \\[\"cron1@example.org\", \"cron2@example.org\"\\]' \$(ls '$UPDIR'/msg-*.json | sort -V | tail -1)"
+if command -v mail >/dev/null && mail --version 2>/dev/null | grep -q Mailutils; then
+    printf 'from GNU mail\n' >"$R/body"
+    chmod 644 "$R/body"
+    setpriv --reuid=relayb --regid=relayb --clear-groups env -i PATH=/usr/bin:/bin HOME="$R/home-relayb" \
+        OUTPOST_SYSTEM_CONFIG="$SYS" mail -E "set sendmail=sendmail://$OP" -s "from mail" \
+        buddy@example.org <"$R/body" >"$OUT" 2>&1
+    is "$?" 0 "GNU mail as relayb, through the service: exit 0"
+    check "the server has it, from relayb" sh -c "grep -q 'Subject: from mail' \$(ls '$UPDIR'/msg-*.eml | sort -V | tail -1) && grep -q '\"mail_from\": \"relayb@example.org\"' \$(ls '$UPDIR'/msg-*.json | sort -V | tail -1)"
+else
+    skip 2 "GNU Mailutils mail is not installed"
+fi
 check "the service's log names relaya's uid and name" grep -q "uid 4791 (relaya).*delivered" "$R/service.log"
 check "the service's log names relayb's uid and name" grep -q "uid 4792 (relayb).*delivered" "$R/service.log"
 check "the password never reached the log" sh -c "! grep -q s3cret '$R/service.log'"

@@ -32,7 +32,6 @@ v = m.get(sys.argv[2])
 print("" if v is None else " ".join(str(v).split()))' "$(last_eml)" "$1"
 }
 argv() { tr '\n' ' ' <"$T/argv" | sed 's/ $//'; }
-skip() { local i; for i in $(seq 1 "$1"); do echo "ok $((TAP_N += 1)) # SKIP $2"; done; }
 
 printf 'Hello,\n\nthis is the body.\n.\nA line with a dot above.\n' >"$T/body"
 
