@@ -57,6 +57,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from serving import announce_and_serve
+
 LOCK = threading.Lock()
 
 
@@ -325,15 +327,7 @@ def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(o.cert, o.key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    tmp = o.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % server.server_address[1])
-    os.rename(tmp, o.port_file)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return announce_and_serve(server, server.server_address[1], o.port_file)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ import sys
 import threading
 import time
 
+from serving import announce_and_serve
+
 MAX_LINE = 65536
 
 
@@ -785,15 +787,7 @@ def main():
             Server.address_family = socket.AF_INET6
         server = Server((opts.host, opts.port), handler)
         port = server.server_address[1]
-    tmp = opts.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("%d\n" % port)
-    os.rename(tmp, opts.port_file)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return announce_and_serve(server, port, opts.port_file)
 
 
 if __name__ == "__main__":
