@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #include "account.h"
-#include "channel.h"
+#include "plan.h"
 #include "error.h"
 #include "queue.h"
 #include "spool.h"
