@@ -2,7 +2,6 @@
 
 #include "address.h"
 
-#include <gnutls/gnutls.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tlslib.h"
 #include "util.h"
 
 char *address_envelope(const char *input, bool allow_empty, const char *what,
@@ -171,15 +171,15 @@ char *domain_to_ascii(const char *name, const char *what, enum err_class cls,
     if (is_ascii(name, strlen(name)))
         return xstrdup(name);
     gnutls_datum_t out = {NULL, 0};
-    int rc = gnutls_idna_map(name, (unsigned)strlen(name), &out, GNUTLS_IDNA_FORCE_2008);
+    int rc = gnutls()->idna_map(name, (unsigned)strlen(name), &out, GNUTLS_IDNA_FORCE_2008);
     if (rc < 0 || !out.data || !is_safe_hostname((const char *)out.data)) {
-        gnutls_free(out.data);
-        err_set(err, cls, "%s '%s' is not a valid internationalised domain name: %s", what,
-                name, rc < 0 ? gnutls_strerror(rc) : "its ASCII form is unusable");
+        tlslib_free(out.data);
+        err_set(err, cls, "%s '%s' is not a valid internationalised domain name: %s", what, name,
+                rc < 0 ? gnutls()->strerror(rc) : "its ASCII form is unusable");
         return NULL;
     }
     char *ascii = xstrndup((const char *)out.data, out.size);
-    gnutls_free(out.data);
+    tlslib_free(out.data);
     return ascii;
 }
 

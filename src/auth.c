@@ -9,6 +9,8 @@
 #include <gsasl.h>
 #endif
 
+#include "libload.h"
+
 #include "base64.h"
 #include "log.h"
 #include "tls.h"
@@ -66,18 +68,56 @@ bool auth_needs_secret(const char *name)
 }
 
 #ifdef HAVE_GSASL
-static Gsasl *gsasl_context(void)
+/* GNU SASL, loaded when a mechanism of its own is first considered. */
+#define GSASL_FUNCTIONS(F, api)                                                                    \
+    F(api, gsasl_, check_version)                                                                  \
+    F(api, gsasl_, client_start)                                                                   \
+    F(api, gsasl_, client_support_p)                                                               \
+    F(api, gsasl_, finish)                                                                         \
+    F(api, gsasl_, free)                                                                           \
+    F(api, gsasl_, init)                                                                           \
+    F(api, gsasl_, property_set)                                                                   \
+    F(api, gsasl_, step64)                                                                         \
+    F(api, gsasl_, strerror)
+LIB_API(gsasl_api, GSASL_FUNCTIONS);
+
+static struct gsasl_api gsasl_api;
+static const struct lib_symbol gsasl_symbols[] = LIB_SYMBOLS(gsasl_api, GSASL_FUNCTIONS);
+static struct lib gsasl_library = {
+    .soname = GSASL_SONAME,
+    .what = "SASL authentication",
+    .symbols = gsasl_symbols,
+    .count = ARRAY_LEN(gsasl_symbols),
+    .api = &gsasl_api,
+};
+
+/* Set with the context: whoever has a context may call sasl->... */
+static const struct gsasl_api *sasl;
+
+static Gsasl *sasl_context(void)
 {
     static Gsasl *ctx;
     static bool tried;
     if (!tried) {
         tried = true;
-        if (gsasl_init(&ctx) != GSASL_OK)
+        sasl = lib_load(&gsasl_library, NULL, 0);
+        if (!sasl || sasl->init(&ctx) != GSASL_OK)
             ctx = NULL;
     }
     return ctx;
 }
 #endif
+
+const char *auth_library_version(char *why, size_t cap)
+{
+#ifdef HAVE_GSASL
+    const struct gsasl_api *api = lib_load(&gsasl_library, why, cap);
+    return api ? api->check_version(NULL) : NULL;
+#else
+    snprintf(why, cap, "built without libgsasl");
+    return NULL;
+#endif
+}
 
 /* Can this build run the mechanism at all? */
 static bool available(const struct mechanism *m)
@@ -85,8 +125,8 @@ static bool available(const struct mechanism *m)
     if (m->backend == BUILTIN)
         return true;
 #ifdef HAVE_GSASL
-    Gsasl *ctx = gsasl_context();
-    return ctx && gsasl_client_support_p(ctx, m->name);
+    Gsasl *ctx = sasl_context();
+    return ctx && sasl->client_support_p(ctx, m->name);
 #else
     return false;
 #endif
@@ -173,37 +213,41 @@ static int builtin_step(struct run *r, const char *challenge, char **out, struct
 }
 
 #ifdef HAVE_GSASL
-static int gsasl_start(struct run *r, struct error *err)
+static int sasl_start(struct run *r, struct error *err)
 {
-    int rc = gsasl_client_start(gsasl_context(), r->m->name, &r->gs);
+    Gsasl *ctx = sasl_context();
+    if (!ctx)
+        return err_set(err, ERR_SOFTWARE, "GNU SASL cannot start %s: %s is not usable", r->m->name,
+                       GSASL_SONAME);
+    int rc = sasl->client_start(ctx, r->m->name, &r->gs);
     if (rc != GSASL_OK)
         return err_set(err, ERR_SOFTWARE, "GNU SASL cannot start %s: %s", r->m->name,
-                       gsasl_strerror(rc));
+                       sasl->strerror(rc));
     if (r->p->user)
-        gsasl_property_set(r->gs, GSASL_AUTHID, r->p->user);
+        sasl->property_set(r->gs, GSASL_AUTHID, r->p->user);
     if (r->secret)
-        gsasl_property_set(r->gs, GSASL_PASSWORD, r->secret);
-    gsasl_property_set(r->gs, GSASL_SERVICE, "smtp");
+        sasl->property_set(r->gs, GSASL_PASSWORD, r->secret);
+    sasl->property_set(r->gs, GSASL_SERVICE, "smtp");
     if (r->p->host)
-        gsasl_property_set(r->gs, GSASL_HOSTNAME, r->p->host);
+        sasl->property_set(r->gs, GSASL_HOSTNAME, r->p->host);
     if (r->p->ntlmdomain)
-        gsasl_property_set(r->gs, GSASL_REALM, r->p->ntlmdomain);
+        sasl->property_set(r->gs, GSASL_REALM, r->p->ntlmdomain);
     return 0;
 }
 
-static int gsasl_respond(struct run *r, const char *challenge, char **out, struct error *err)
+static int sasl_respond(struct run *r, const char *challenge, char **out, struct error *err)
 {
     char *response = NULL;
-    int rc = gsasl_step64(r->gs, challenge ? challenge : "", &response);
+    int rc = sasl->step64(r->gs, challenge ? challenge : "", &response);
     if (rc != GSASL_OK && rc != GSASL_NEEDS_MORE) {
-        gsasl_free(response);
+        sasl->free(response);
         return err_set(err, ERR_PROTOCOL, "%s: the server's challenge cannot be answered: %s",
-                       r->m->name, gsasl_strerror(rc));
+                       r->m->name, sasl->strerror(rc));
     }
     *out = xstrdup(response ? response : "");
     if (response) {
         secure_wipe(response, strlen(response));
-        gsasl_free(response);
+        sasl->free(response);
     }
     return 0;
 }
@@ -213,7 +257,7 @@ static int respond(struct run *r, const char *challenge, char **out, struct erro
 {
 #ifdef HAVE_GSASL
     if (r->m->backend == GSASL)
-        return gsasl_respond(r, challenge, out, err);
+        return sasl_respond(r, challenge, out, err);
 #endif
     return builtin_step(r, challenge, out, err);
 }
@@ -222,7 +266,7 @@ static void run_end(struct run *r)
 {
 #ifdef HAVE_GSASL
     if (r->gs)
-        gsasl_finish(r->gs);
+        sasl->finish(r->gs);
 #endif
     secure_free(r->secret);
 }
@@ -240,10 +284,19 @@ static int choose(const struct smtp *s, const struct auth_params *p, bool tls, b
                          "reply%s)", tls ? "" : ", at least not without TLS");
     if (strcmp(p->mechanism, "on") != 0) {
         const struct mechanism *m = find_mechanism(p->mechanism);
-        if (!m || !available(m))
+        if (!m || !available(m)) {
+#ifdef HAVE_GSASL
+            char why[256];
+            if (m && m->backend == GSASL && !lib_load(&gsasl_library, why, sizeof why))
+                return err_raise(err, ERR_CONFIG, R_AUTH_MECH_UNSUPPORTED,
+                                 "authentication mechanism %s needs GNU SASL, which cannot be "
+                                 "loaded: %s",
+                                 m->name, why);
+#endif
             return err_raise(err, ERR_CONFIG, R_AUTH_MECH_UNSUPPORTED,
                              "authentication mechanism %s is not supported by this build of "
                              "outpost", p->mechanism);
+        }
         if (!caps_has_auth(&s->caps, m->name))
             return err_raise(err, ERR_CONFIG, R_AUTH_MECH_NOT_OFFERED,
                              "the server does not offer AUTH %s (it offers: %s)", m->name, offered);
@@ -389,9 +442,9 @@ int auth_login(struct smtp *s, const struct auth_params *p, struct auth_used *us
         used->source = r.source;
 #ifdef HAVE_GSASL
     if (rc == 0 && m->backend == GSASL) {
-        rc = gsasl_start(&r, err);
+        rc = sasl_start(&r, err);
         if (rc == 0 && cb && m->plus) /* set for others, libgsasl fails them */
-            gsasl_property_set(r.gs, exporter ? GSASL_CB_TLS_EXPORTER : GSASL_CB_TLS_UNIQUE, cb);
+            sasl->property_set(r.gs, exporter ? GSASL_CB_TLS_EXPORTER : GSASL_CB_TLS_UNIQUE, cb);
     }
 #endif
     secure_free(cb);

@@ -51,5 +51,8 @@ bool auth_is_mechanism(const char *name);
 bool auth_needs_secret(const char *name);
 /* The mechanisms this build can run, space-separated, for --version. */
 void auth_print_mechanisms(FILE *out);
+/* GNU SASL's version; NULL when this build has none or it cannot be
+ * loaded ('why' says which). */
+const char *auth_library_version(char *why, size_t cap);
 
 #endif

@@ -5,8 +5,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <spawn.h>
@@ -21,6 +19,7 @@
 #include "base64.h"
 #include "http.h"
 #include "log.h"
+#include "tlslib.h"
 #include "tokenreply.h"
 #include "util.h"
 
@@ -161,7 +160,7 @@ static char *base64url(const void *data, size_t n)
 static char *random_text(size_t bytes)
 {
     unsigned char buf[64];
-    if (bytes > sizeof buf || gnutls_rnd(GNUTLS_RND_KEY, buf, bytes) != 0)
+    if (bytes > sizeof buf || gnutls()->rnd(GNUTLS_RND_KEY, buf, bytes) != 0)
         abort(); /* no randomness: nothing safe can be done */
     char *s = base64url(buf, bytes);
     secure_wipe(buf, sizeof buf);
@@ -172,7 +171,7 @@ static char *random_text(size_t bytes)
 static char *pkce_challenge(const char *verifier)
 {
     unsigned char d[32];
-    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, verifier, strlen(verifier), d) != 0)
+    if (gnutls()->hash_fast(GNUTLS_DIG_SHA256, verifier, strlen(verifier), d) != 0)
         abort();
     return base64url(d, sizeof d);
 }

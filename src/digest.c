@@ -2,15 +2,15 @@
 
 #include "digest.h"
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "tlslib.h"
 
 void digest_begin(struct digest *d)
 {
     gnutls_hash_hd_t h = NULL;
-    if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+    if (gnutls()->hash_init(&h, GNUTLS_DIG_SHA256) < 0)
         h = NULL; /* then every digest is "none", which matches nothing real */
     d->h = h;
 }
@@ -18,7 +18,7 @@ void digest_begin(struct digest *d)
 void digest_add(struct digest *d, const void *data, size_t len)
 {
     if (d->h && len)
-        gnutls_hash(d->h, data, len);
+        gnutls()->hash(d->h, data, len);
 }
 
 void digest_end(struct digest *d, char *hex)
@@ -28,7 +28,7 @@ void digest_end(struct digest *d, char *hex)
         snprintf(hex, SHA256_HEX_LEN + 1, "none");
         return;
     }
-    gnutls_hash_deinit(d->h, sum);
+    gnutls()->hash_deinit(d->h, sum);
     d->h = NULL;
     for (size_t i = 0; i < sizeof sum; i++)
         snprintf(hex + 2 * i, 3, "%02x", sum[i]);

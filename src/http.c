@@ -8,9 +8,9 @@
 
 #ifdef HAVE_OAUTH2
 #include <curl/curl.h>
-#include <dlfcn.h>
 #endif
 
+#include "libload.h"
 #include "log.h"
 #include "version.h"
 
@@ -57,54 +57,38 @@ void http_response_free(struct http_response *rs)
 
 #ifdef HAVE_OAUTH2
 
-/* The part of libcurl outpost uses. */
-struct curl_api {
-    CURLcode (*global_init)(long);
-    CURL *(*easy_init)(void);
-    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-    CURLcode (*easy_perform)(CURL *);
-    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-    void (*easy_cleanup)(CURL *);
-    const char *(*easy_strerror)(CURLcode);
-    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-    void (*slist_free_all)(struct curl_slist *);
+/* The part of libcurl outpost uses, loaded at the first request. */
+#define CURL_FUNCTIONS(F, api)                                                                     \
+    F(api, curl_, global_init)                                                                     \
+    F(api, curl_, easy_init)                                                                       \
+    F(api, curl_, easy_setopt)                                                                     \
+    F(api, curl_, easy_perform)                                                                    \
+    F(api, curl_, easy_getinfo)                                                                    \
+    F(api, curl_, easy_cleanup)                                                                    \
+    F(api, curl_, easy_strerror)                                                                   \
+    F(api, curl_, slist_append)                                                                    \
+    F(api, curl_, slist_free_all)
+LIB_API(curl_api, CURL_FUNCTIONS);
+
+static bool curl_ready(void *api)
+{
+    return ((struct curl_api *)api)->global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+}
+
+static struct curl_api curl_api;
+static const struct lib_symbol curl_symbols[] = LIB_SYMBOLS(curl_api, CURL_FUNCTIONS);
+static struct lib curl_library = {
+    .soname = CURL_SONAME,
+    .what = "OAuth 2.0",
+    .symbols = curl_symbols,
+    .count = ARRAY_LEN(curl_symbols),
+    .api = &curl_api,
+    .init = curl_ready,
 };
 
 static const struct curl_api *curl(char *why, size_t cap)
 {
-    static struct curl_api api;
-    static int state; /* 0: not tried, 1: loaded, -1: unavailable */
-    static char reason[256];
-    if (state == 0) {
-        state = -1;
-        void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-        if (!h) {
-            snprintf(reason, sizeof reason, "%s", dlerror());
-        } else {
-            *(void **)&api.global_init = dlsym(h, "curl_global_init");
-            *(void **)&api.easy_init = dlsym(h, "curl_easy_init");
-            *(void **)&api.easy_setopt = dlsym(h, "curl_easy_setopt");
-            *(void **)&api.easy_perform = dlsym(h, "curl_easy_perform");
-            *(void **)&api.easy_getinfo = dlsym(h, "curl_easy_getinfo");
-            *(void **)&api.easy_cleanup = dlsym(h, "curl_easy_cleanup");
-            *(void **)&api.easy_strerror = dlsym(h, "curl_easy_strerror");
-            *(void **)&api.slist_append = dlsym(h, "curl_slist_append");
-            *(void **)&api.slist_free_all = dlsym(h, "curl_slist_free_all");
-            if (!api.global_init || !api.easy_init || !api.easy_setopt || !api.easy_perform ||
-                !api.easy_getinfo || !api.easy_cleanup || !api.easy_strerror ||
-                !api.slist_append || !api.slist_free_all)
-                snprintf(reason, sizeof reason, "it lacks a function outpost needs");
-            else if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                snprintf(reason, sizeof reason, "it could not be initialised");
-            else
-                state = 1;
-        }
-        if (state < 0)
-            debug_note("OAuth 2.0: cannot use %s: %s", CURL_SONAME, reason);
-    }
-    if (state < 0 && why)
-        snprintf(why, cap, "%s", reason);
-    return state > 0 ? &api : NULL;
+    return lib_load(&curl_library, why, cap);
 }
 
 bool http_available(void)

@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #ifdef HAVE_LIBSECRET
-#include <dlfcn.h>
 #include <libsecret/secret.h>
 #endif
 
 #include "evalcmd.h"
+#include "libload.h"
 #include "log.h"
 #include "netrc.h"
 #include "util.h"
@@ -41,43 +41,30 @@ static const SecretSchema keyring_schema = {
 };
 
 /* libsecret (with GLib, GIO and D-Bus behind it) is loaded only when the
- * keyring is asked: a run whose password is elsewhere does not pay for
- * loading and initialising it, and outpost still runs where it is not
+ * keyring is asked (libload.h): outpost still runs where it is not
  * installed. */
-struct libsecret_api {
-    gchar *(*lookup_sync)(const SecretSchema *, GCancellable *, GError **, ...);
-    gboolean (*store_sync)(const SecretSchema *, const gchar *, const gchar *, const gchar *,
-                           GCancellable *, GError **, ...);
-    gboolean (*clear_sync)(const SecretSchema *, GCancellable *, GError **, ...);
-    void (*password_free)(gchar *);
-    void (*error_free)(GError *);
+#define LIBSECRET_FUNCTIONS(F, api)                                                                \
+    F(api, secret_, password_lookup_sync)                                                          \
+    F(api, secret_, password_store_sync)                                                           \
+    F(api, secret_, password_clear_sync)                                                           \
+    F(api, secret_, password_free)                                                                 \
+    F(api, g_, error_free)
+LIB_API(libsecret_api, LIBSECRET_FUNCTIONS);
+
+static struct libsecret_api libsecret_api;
+static const struct lib_symbol libsecret_symbols[] =
+    LIB_SYMBOLS(libsecret_api, LIBSECRET_FUNCTIONS);
+static struct lib libsecret_library = {
+    .soname = LIBSECRET_SONAME,
+    .what = "the keyring",
+    .symbols = libsecret_symbols,
+    .count = ARRAY_LEN(libsecret_symbols),
+    .api = &libsecret_api,
 };
 
 static const struct libsecret_api *libsecret(void)
 {
-    static struct libsecret_api api;
-    static int state; /* 0: not tried, 1: loaded, -1: unavailable */
-    if (state != 0)
-        return state > 0 ? &api : NULL;
-    state = -1;
-    void *h = dlopen(LIBSECRET_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        debug_note("keyring: cannot load %s: %s", LIBSECRET_SONAME, dlerror());
-        return NULL;
-    }
-    /* POSIX: a dlsym result converts to a function pointer. */
-    *(void **)&api.lookup_sync = dlsym(h, "secret_password_lookup_sync");
-    *(void **)&api.store_sync = dlsym(h, "secret_password_store_sync");
-    *(void **)&api.clear_sync = dlsym(h, "secret_password_clear_sync");
-    *(void **)&api.password_free = dlsym(h, "secret_password_free");
-    *(void **)&api.error_free = dlsym(h, "g_error_free");
-    if (!api.lookup_sync || !api.store_sync || !api.clear_sync || !api.password_free ||
-        !api.error_free) {
-        debug_note("keyring: %s lacks a function outpost needs", LIBSECRET_SONAME);
-        return NULL;
-    }
-    state = 1;
-    return &api;
+    return lib_load(&libsecret_library, NULL, 0);
 }
 
 /* Without a session bus, libsecret would try to start one (X11 autolaunch):
@@ -147,7 +134,7 @@ static int entry_lookup(const struct entry *e, char **out)
     if (!ls)
         return 0;
     GError *gerr = NULL;
-    gchar *pw = ls->lookup_sync(e->schema, NULL, &gerr, ATTRS(e));
+    gchar *pw = ls->password_lookup_sync(e->schema, NULL, &gerr, ATTRS(e));
     if (gerr) {
         debug_note("keyring: %s", gerr->message);
         ls->error_free(gerr);
@@ -170,8 +157,8 @@ static int entry_store(const struct entry *e, const char *label, const char *val
     if (!ls)
         return err_set(err, ERR_CONFIG, "no keyring: cannot load %s", LIBSECRET_SONAME);
     GError *gerr = NULL;
-    gboolean ok = ls->store_sync(e->schema, SECRET_COLLECTION_DEFAULT, label, value, NULL, &gerr,
-                                 ATTRS(e));
+    gboolean ok = ls->password_store_sync(e->schema, SECRET_COLLECTION_DEFAULT, label, value, NULL,
+                                          &gerr, ATTRS(e));
     if (!ok) {
         err_set(err, ERR_CONFIG, "cannot store it in the keyring: %s",
                 gerr ? gerr->message : "unknown error");
@@ -191,7 +178,7 @@ static int entry_clear(const struct entry *e, struct error *err)
     if (!ls)
         return err_set(err, ERR_CONFIG, "no keyring: cannot load %s", LIBSECRET_SONAME);
     GError *gerr = NULL;
-    gboolean removed = ls->clear_sync(e->schema, NULL, &gerr, ATTRS(e));
+    gboolean removed = ls->password_clear_sync(e->schema, NULL, &gerr, ATTRS(e));
     if (gerr) {
         err_set(err, ERR_CONFIG, "cannot remove it from the keyring: %s", gerr->message);
         ls->error_free(gerr);

@@ -4,8 +4,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -16,6 +14,7 @@
 
 #include "base64.h"
 #include "log.h"
+#include "tlslib.h"
 #include "util.h"
 
 struct tls_state {
@@ -32,7 +31,7 @@ static ssize_t tls_io_result(struct conn *c, ssize_t r, short *want)
     if (r >= 0)
         return r;
     if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-        *want = gnutls_record_get_direction(t->session) ? POLLOUT : POLLIN;
+        *want = gnutls()->record_get_direction(t->session) ? POLLOUT : POLLIN;
         errno = EAGAIN;
         return -1;
     }
@@ -48,25 +47,25 @@ static ssize_t tls_io_result(struct conn *c, ssize_t r, short *want)
 static ssize_t tls_read(struct conn *c, void *buf, size_t n, short *want)
 {
     struct tls_state *t = c->tp_state;
-    return tls_io_result(c, gnutls_record_recv(t->session, buf, n), want);
+    return tls_io_result(c, gnutls()->record_recv(t->session, buf, n), want);
 }
 
 static ssize_t tls_write(struct conn *c, const void *buf, size_t n, short *want)
 {
     struct tls_state *t = c->tp_state;
-    return tls_io_result(c, gnutls_record_send(t->session, buf, n), want);
+    return tls_io_result(c, gnutls()->record_send(t->session, buf, n), want);
 }
 
 static size_t tls_pending(const struct conn *c)
 {
     const struct tls_state *t = c->tp_state;
-    return gnutls_record_check_pending(t->session);
+    return gnutls()->record_check_pending(t->session);
 }
 
 static const char *tls_error_text(const struct conn *c)
 {
     const struct tls_state *t = c->tp_state;
-    return t->last_error ? gnutls_strerror(t->last_error) : NULL;
+    return t->last_error ? gnutls()->strerror(t->last_error) : NULL;
 }
 
 static void free_state(struct tls_state *t)
@@ -74,9 +73,9 @@ static void free_state(struct tls_state *t)
     if (!t)
         return;
     if (t->session)
-        gnutls_deinit(t->session);
+        gnutls()->deinit(t->session);
     if (t->cred)
-        gnutls_certificate_free_credentials(t->cred);
+        gnutls()->certificate_free_credentials(t->cred);
     free(t);
 }
 
@@ -84,7 +83,7 @@ static void tls_close(struct conn *c)
 {
     struct tls_state *t = c->tp_state;
     /* One non-blocking attempt at close_notify; the socket closes anyway. */
-    gnutls_bye(t->session, GNUTLS_SHUT_WR);
+    gnutls()->bye(t->session, GNUTLS_SHUT_WR);
     free_state(t);
 }
 
@@ -112,7 +111,7 @@ static void fingerprint(gnutls_x509_crt_t crt, gnutls_digest_algorithm_t alg, ch
     unsigned char digest[64];
     size_t len = sizeof digest;
     out[0] = '\0';
-    if (gnutls_x509_crt_get_fingerprint(crt, alg, digest, &len) < 0)
+    if (gnutls()->x509_crt_get_fingerprint(crt, alg, digest, &len) < 0)
         return;
     size_t pos = 0;
     for (size_t i = 0; i < len && pos + 3 < cap; i++)
@@ -128,7 +127,7 @@ static void dn_text(int (*get)(gnutls_x509_crt_t, gnutls_datum_t *, unsigned),
         return;
     }
     sanitize_text(out, cap, (const char *)d.data, d.size);
-    gnutls_free(d.data);
+    tlslib_free(d.data);
 }
 
 /* Append to a string, keeping what fits. */
@@ -155,7 +154,7 @@ static void cert_names(gnutls_x509_crt_t crt, char *out, size_t cap)
     for (unsigned i = 0;; i++) {
         char buf[256];
         size_t len = sizeof buf - 1;
-        int type = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &len, NULL);
+        int type = gnutls()->x509_crt_get_subject_alt_name(crt, i, buf, &len, NULL);
         if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
             break;
         if (type == GNUTLS_SAN_DNSNAME) {
@@ -171,7 +170,8 @@ static void cert_names(gnutls_x509_crt_t crt, char *out, size_t cap)
     if (!out[0]) {
         char cn[256];
         size_t len = sizeof cn - 1;
-        if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &len) >= 0) {
+        if (gnutls()->x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &len) >=
+            0) {
             char clean[256];
             sanitize_text(clean, sizeof clean, cn, len);
             append_name(out, cap, clean);
@@ -186,11 +186,12 @@ static void cert_names(gnutls_x509_crt_t crt, char *out, size_t cap)
 static void weakness(gnutls_x509_crt_t crt, char *out, size_t cap)
 {
     unsigned bits = 0;
-    int pk = gnutls_x509_crt_get_pk_algorithm(crt, &bits);
-    int sign = gnutls_x509_crt_get_signature_algorithm(crt);
-    gnutls_digest_algorithm_t dig = gnutls_sign_get_hash_algorithm((gnutls_sign_algorithm_t)sign);
+    int pk = gnutls()->x509_crt_get_pk_algorithm(crt, &bits);
+    int sign = gnutls()->x509_crt_get_signature_algorithm(crt);
+    gnutls_digest_algorithm_t dig =
+        gnutls()->sign_get_hash_algorithm((gnutls_sign_algorithm_t)sign);
     if (dig == GNUTLS_DIG_SHA1 || dig == GNUTLS_DIG_MD5)
-        snprintf(out, cap, "it is signed with %s", gnutls_digest_get_name(dig));
+        snprintf(out, cap, "it is signed with %s", gnutls()->digest_get_name(dig));
     else if (pk == GNUTLS_PK_RSA && bits < 2048)
         snprintf(out, cap, "its RSA key has only %u bits", bits);
     else
@@ -201,11 +202,11 @@ static void weakness(gnutls_x509_crt_t crt, char *out, size_t cap)
 static void describe_cert(gnutls_x509_crt_t crt, struct tls_cert_info *ci)
 {
     weakness(crt, ci->weakness, sizeof ci->weakness);
-    dn_text(gnutls_x509_crt_get_dn3, crt, ci->subject, sizeof ci->subject);
-    dn_text(gnutls_x509_crt_get_issuer_dn3, crt, ci->issuer, sizeof ci->issuer);
+    dn_text(gnutls()->x509_crt_get_dn3, crt, ci->subject, sizeof ci->subject);
+    dn_text(gnutls()->x509_crt_get_issuer_dn3, crt, ci->issuer, sizeof ci->issuer);
     cert_names(crt, ci->names, sizeof ci->names);
-    ci->not_before = gnutls_x509_crt_get_activation_time(crt);
-    ci->not_after = gnutls_x509_crt_get_expiration_time(crt);
+    ci->not_before = gnutls()->x509_crt_get_activation_time(crt);
+    ci->not_after = gnutls()->x509_crt_get_expiration_time(crt);
     fingerprint(crt, GNUTLS_DIG_SHA256, ci->sha256, sizeof ci->sha256);
     fingerprint(crt, GNUTLS_DIG_SHA1, ci->sha1, sizeof ci->sha1);
 }
@@ -214,11 +215,11 @@ static void describe_cert(gnutls_x509_crt_t crt, struct tls_cert_info *ci)
 static int peer_cert(gnutls_session_t s, unsigned i, gnutls_x509_crt_t *crt)
 {
     unsigned n = 0;
-    const gnutls_datum_t *chain = gnutls_certificate_get_peers(s, &n);
-    if (!chain || i >= n || gnutls_x509_crt_init(crt) < 0)
+    const gnutls_datum_t *chain = gnutls()->certificate_get_peers(s, &n);
+    if (!chain || i >= n || gnutls()->x509_crt_init(crt) < 0)
         return -1;
-    if (gnutls_x509_crt_import(*crt, &chain[i], GNUTLS_X509_FMT_DER) < 0) {
-        gnutls_x509_crt_deinit(*crt);
+    if (gnutls()->x509_crt_import(*crt, &chain[i], GNUTLS_X509_FMT_DER) < 0) {
+        gnutls()->x509_crt_deinit(*crt);
         return -1;
     }
     return 0;
@@ -227,17 +228,17 @@ static int peer_cert(gnutls_session_t s, unsigned i, gnutls_x509_crt_t *crt)
 static void debug_chain(gnutls_session_t s)
 {
     unsigned n = 0;
-    gnutls_certificate_get_peers(s, &n);
-    char *desc = gnutls_session_get_desc(s);
+    gnutls()->certificate_get_peers(s, &n);
+    char *desc = gnutls()->session_get_desc(s);
     debug_note("TLS session: %s", desc ? desc : "(unknown)");
-    gnutls_free(desc);
+    tlslib_free(desc);
     for (unsigned i = 0; i < n; i++) {
         gnutls_x509_crt_t crt;
         if (peer_cert(s, i, &crt) < 0)
             continue;
         struct tls_cert_info ci;
         describe_cert(crt, &ci);
-        gnutls_x509_crt_deinit(crt);
+        gnutls()->x509_crt_deinit(crt);
         char from[40], until[40];
         tls_format_time(ci.not_before, from, sizeof from);
         tls_format_time(ci.not_after, until, sizeof until);
@@ -335,9 +336,9 @@ static enum err_reason explain_status(unsigned status, const struct tls_cert_inf
     }
     if (!out[0]) {
         gnutls_datum_t d = {NULL, 0};
-        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &d, 0) >= 0) {
+        if (gnutls()->certificate_verification_status_print(status, GNUTLS_CRT_X509, &d, 0) >= 0) {
             sanitize_text(out, cap, (const char *)d.data, d.size);
-            gnutls_free(d.data);
+            tlslib_free(d.data);
             appendf(out, cap, "; ");
         }
     }
@@ -359,7 +360,7 @@ static bool has_alt_name_for(gnutls_x509_crt_t crt, const char *host)
     for (unsigned i = 0;; i++) {
         char buf[256];
         size_t len = sizeof buf;
-        int type = gnutls_x509_crt_get_subject_alt_name(crt, i, buf, &len, NULL);
+        int type = gnutls()->x509_crt_get_subject_alt_name(crt, i, buf, &len, NULL);
         if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
             return false;
         if (type == want)
@@ -379,10 +380,10 @@ static int verify_peer(gnutls_session_t s, gnutls_x509_crt_t crt, const struct t
         {GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)p->host, 0},
         {GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0},
     };
-    int rc = gnutls_certificate_verify_peers(s, want, ARRAY_LEN(want), &status);
+    int rc = gnutls()->certificate_verify_peers(s, want, ARRAY_LEN(want), &status);
     if (rc < 0)
         return err_raise(err, ERR_TLS, R_TLS_UNTRUSTED,
-                         "cannot verify the server's certificate: %s", gnutls_strerror(rc));
+                         "cannot verify the server's certificate: %s", gnutls()->strerror(rc));
     if (status != 0) {
         char why[ERR_TEXT_MAX / 2];
         enum err_reason reason = explain_status(status, ci, p->host, why, sizeof why);
@@ -411,7 +412,7 @@ static int verify_server(gnutls_session_t s, const struct tls_params *p, struct 
     /* What pinning it would take, for the advice. */
     if (r < 0)
         snprintf(err->value, sizeof err->value, "%s", ci.sha256);
-    gnutls_x509_crt_deinit(crt);
+    gnutls()->x509_crt_deinit(crt);
     return r;
 }
 
@@ -419,7 +420,7 @@ static int verify_server(gnutls_session_t s, const struct tls_params *p, struct 
 
 static int gnutls_failed(struct error *err, enum err_class cls, int rc, const char *what)
 {
-    return err_set(err, cls, "%s: %s", what, gnutls_strerror(rc));
+    return err_set(err, cls, "%s: %s", what, gnutls()->strerror(rc));
 }
 
 /* A configuration file that cannot be used: its path for the advice. */
@@ -435,7 +436,7 @@ static int file_failed(struct error *err, enum err_reason reason, const char *pa
  * every start, so it is read only when nothing more specific is given. */
 static int load_credentials(struct tls_state *t, const struct tls_params *p, struct error *err)
 {
-    int rc = gnutls_certificate_allocate_credentials(&t->cred);
+    int rc = gnutls()->certificate_allocate_credentials(&t->cred);
     if (rc < 0)
         return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
     bool need_trust = p->certcheck && !p->fingerprint;
@@ -444,35 +445,35 @@ static int load_credentials(struct tls_state *t, const struct tls_params *p, str
                          "nothing to verify the server against: no trusted CAs, and no pinned "
                          "certificate");
     if (need_trust && strcmp(p->trust_file, "system") == 0) {
-        rc = gnutls_certificate_set_x509_system_trust(t->cred);
+        rc = gnutls()->certificate_set_x509_system_trust(t->cred);
         if (rc <= 0)
             return err_raise(err, ERR_CONFIG, R_TLS_SYSTEM_TRUST,
-                             "the system has no trusted CA certificates%s%s",
-                             rc < 0 ? ": " : "", rc < 0 ? gnutls_strerror(rc) : "");
+                             "the system has no trusted CA certificates%s%s", rc < 0 ? ": " : "",
+                             rc < 0 ? gnutls()->strerror(rc) : "");
         debug_note("TLS trust: the system store (%d certificates)", rc);
     } else if (need_trust) {
-        rc = gnutls_certificate_set_x509_trust_file(t->cred, p->trust_file, GNUTLS_X509_FMT_PEM);
+        rc = gnutls()->certificate_set_x509_trust_file(t->cred, p->trust_file, GNUTLS_X509_FMT_PEM);
         if (rc <= 0)
             return file_failed(err, R_TLS_TRUST_FILE, p->trust_file,
                                "the trusted CA certificates in",
-                               rc < 0 ? gnutls_strerror(rc) : "no certificates in it");
+                               rc < 0 ? gnutls()->strerror(rc) : "no certificates in it");
         debug_note("TLS trust: %s (%d certificates)", p->trust_file, rc);
     } else {
         debug_note("TLS trust: %s", p->fingerprint ? "the pinned certificate only"
                                                    : "none (the certificate is not checked)");
     }
     if (need_trust && p->crl_file) {
-        rc = gnutls_certificate_set_x509_crl_file(t->cred, p->crl_file, GNUTLS_X509_FMT_PEM);
+        rc = gnutls()->certificate_set_x509_crl_file(t->cred, p->crl_file, GNUTLS_X509_FMT_PEM);
         if (rc < 0)
             return file_failed(err, R_TLS_CRL_FILE, p->crl_file, "the revocation list",
-                               gnutls_strerror(rc));
+                               gnutls()->strerror(rc));
     }
     if (p->cert_file && p->key_file) {
-        rc = gnutls_certificate_set_x509_key_file(t->cred, p->cert_file, p->key_file,
-                                                  GNUTLS_X509_FMT_PEM);
+        rc = gnutls()->certificate_set_x509_key_file(t->cred, p->cert_file, p->key_file,
+                                                     GNUTLS_X509_FMT_PEM);
         if (rc < 0)
             return file_failed(err, R_TLS_CLIENT_CERT, p->cert_file,
-                               "the client certificate (or its key)", gnutls_strerror(rc));
+                               "the client certificate (or its key)", gnutls()->strerror(rc));
     }
     return 0;
 }
@@ -492,41 +493,41 @@ static bool is_ip_literal(const char *host)
 static int new_session(struct tls_state *t, int fd, const struct tls_params *p,
                        struct error *err)
 {
-    int rc = gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+    int rc = gnutls()->init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
     if (rc < 0)
         return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
     const char *where = NULL;
     if (p->priorities) {
-        rc = gnutls_priority_set_direct(t->session, p->priorities, &where);
+        rc = gnutls()->priority_set_direct(t->session, p->priorities, &where);
         if (rc < 0) {
             err_raise(err, ERR_CONFIG, R_TLS_PRIORITIES,
                       "the GnuTLS priority string '%s' is not valid: %s%s%s", p->priorities,
-                      gnutls_strerror(rc), where ? " at " : "", where ? where : "");
+                      gnutls()->strerror(rc), where ? " at " : "", where ? where : "");
             snprintf(err->value, sizeof err->value, "%s", p->priorities);
             return -1;
         }
-    } else if ((rc = gnutls_set_default_priority_append(t->session, DEFAULT_PRIORITY_CHANGES,
-                                                        &where, 0)) < 0) {
+    } else if ((rc = gnutls()->set_default_priority_append(t->session, DEFAULT_PRIORITY_CHANGES,
+                                                           &where, 0)) < 0) {
         return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
     }
-    rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
+    rc = gnutls()->credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
     if (rc < 0)
         return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS");
     /* RFC 6066: server names only, never address literals. */
     if (!is_ip_literal(p->host)) {
-        rc = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, p->host, strlen(p->host));
+        rc = gnutls()->server_name_set(t->session, GNUTLS_NAME_DNS, p->host, strlen(p->host));
         if (rc < 0)
             return gnutls_failed(err, ERR_SOFTWARE, rc, "GnuTLS (server name)");
     }
     if (p->min_dh_prime_bits > 0)
-        gnutls_dh_set_prime_bits(t->session, (unsigned)p->min_dh_prime_bits);
-    gnutls_transport_set_int(t->session, fd);
+        gnutls()->dh_set_prime_bits(t->session, (unsigned)p->min_dh_prime_bits);
+    gnutls()->transport_set_int2(t->session, fd, fd);
     /* Resuming skips the key exchange and the certificate: the server
      * proves it holds the secret of a session verified before, and
      * verify_server() checks that session's certificate again. */
     if (p->resume_data && p->resume_len <= UINT_MAX) {
         gnutls_datum_t d = {(unsigned char *)p->resume_data, (unsigned)p->resume_len};
-        if (gnutls_session_set_data(t->session, d.data, d.size) < 0)
+        if (gnutls()->session_set_data(t->session, d.data, d.size) < 0)
             debug_note("TLS: the stored session could not be used");
     }
     return 0;
@@ -537,35 +538,36 @@ static int handshake(struct conn *c, gnutls_session_t s, bool priorities, struct
 {
     conn_arm_deadline(c);
     for (;;) {
-        int rc = gnutls_handshake(s);
+        int rc = gnutls()->handshake(s);
         if (rc == GNUTLS_E_SUCCESS)
             return 0;
         if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-            short want = gnutls_record_get_direction(s) ? POLLOUT : POLLIN;
+            short want = gnutls()->record_get_direction(s) ? POLLOUT : POLLIN;
             if (conn_wait(c, want, err) < 0) {
                 err_prefix(err, "TLS handshake: ");
                 return -1;
             }
             continue;
         }
-        if (!gnutls_error_is_fatal(rc))
+        if (!gnutls()->error_is_fatal(rc))
             continue;
         if (rc == GNUTLS_E_PREMATURE_TERMINATION || rc == GNUTLS_E_PUSH_ERROR ||
             rc == GNUTLS_E_PULL_ERROR)
             return err_raise(err, ERR_TEMPORARY, R_CONNECTION_CLOSED,
-                             "TLS handshake: the connection was closed (%s)", gnutls_strerror(rc));
+                             "TLS handshake: the connection was closed (%s)",
+                             gnutls()->strerror(rc));
         const char *alert = NULL;
         bool version = rc == GNUTLS_E_UNSUPPORTED_VERSION_PACKET;
         if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED) {
-            alert = gnutls_alert_get_name(gnutls_alert_get(s));
-            version |= gnutls_alert_get(s) == GNUTLS_A_PROTOCOL_VERSION;
+            alert = gnutls()->alert_get_name(gnutls()->alert_get(s));
+            version |= gnutls()->alert_get(s) == GNUTLS_A_PROTOCOL_VERSION;
         }
         if (version && !priorities)
             return err_raise(err, ERR_TLS, R_TLS_VERSION,
                              "TLS handshake failed: the server offers no TLS version outpost "
                              "accepts (1.2 or newer; RFC 8996 retired 1.0 and 1.1)");
         return err_raise(err, ERR_TLS, R_TLS_HANDSHAKE, "TLS handshake failed: %s%s%s",
-                         gnutls_strerror(rc), alert ? ": " : "", alert ? alert : "");
+                         gnutls()->strerror(rc), alert ? ": " : "", alert ? alert : "");
     }
 }
 
@@ -582,7 +584,7 @@ int tls_start(struct conn *c, const struct tls_params *p, struct error *err)
         return -1;
     }
     if (p->resume_data)
-        debug_note(gnutls_session_is_resumed(t->session)
+        debug_note(gnutls()->session_is_resumed(t->session)
                        ? "TLS session resumed (abbreviated handshake)"
                        : "TLS: the server did not resume the stored session: full handshake");
     if (debug_enabled)
@@ -602,19 +604,19 @@ void *tls_session_data(const struct conn *c, size_t *len)
         return NULL;
     const struct tls_state *t = c->tp_state;
     /* Under TLS 1.3 without a ticket, GnuTLS would wait for one: don't. */
-    if (gnutls_protocol_get_version(t->session) == GNUTLS_TLS1_3 &&
-        !(gnutls_session_get_flags(t->session) & GNUTLS_SFLAGS_SESSION_TICKET))
+    if (gnutls()->protocol_get_version(t->session) == GNUTLS_TLS1_3 &&
+        !(gnutls()->session_get_flags(t->session) & GNUTLS_SFLAGS_SESSION_TICKET))
         return NULL;
     gnutls_datum_t d = {NULL, 0};
-    if (gnutls_session_get_data2(t->session, &d) < 0 || d.size == 0) {
-        gnutls_free(d.data);
+    if (gnutls()->session_get_data2(t->session, &d) < 0 || d.size == 0) {
+        tlslib_free(d.data);
         return NULL;
     }
     void *copy = xmalloc(d.size);
     memcpy(copy, d.data, d.size);
     *len = d.size;
     secure_wipe(d.data, d.size);
-    gnutls_free(d.data);
+    tlslib_free(d.data);
     return copy;
 }
 
@@ -623,14 +625,13 @@ char *tls_channel_binding(const struct conn *c, bool *exporter)
     if (c->tp != &tls_transport)
         return NULL;
     const struct tls_state *t = c->tp_state;
-    *exporter = gnutls_protocol_get_version(t->session) == GNUTLS_TLS1_3;
+    *exporter = gnutls()->protocol_get_version(t->session) == GNUTLS_TLS1_3;
     gnutls_datum_t cb = {NULL, 0};
-    if (gnutls_session_channel_binding(t->session,
-                                       *exporter ? GNUTLS_CB_TLS_EXPORTER : GNUTLS_CB_TLS_UNIQUE,
-                                       &cb) < 0)
+    if (gnutls()->session_channel_binding(
+            t->session, *exporter ? GNUTLS_CB_TLS_EXPORTER : GNUTLS_CB_TLS_UNIQUE, &cb) < 0)
         return NULL;
     char *b64 = base64_encode(cb.data, cb.size);
-    gnutls_free(cb.data);
+    tlslib_free(cb.data);
     return b64;
 }
 
@@ -645,18 +646,18 @@ bool tls_get_info(const struct conn *c, struct tls_info *info)
         return false;
     const struct tls_state *t = c->tp_state;
     memset(info, 0, sizeof *info);
-    const char *proto = gnutls_protocol_get_name(gnutls_protocol_get_version(t->session));
-    const char *cipher = gnutls_cipher_get_name(gnutls_cipher_get(t->session));
+    const char *proto = gnutls()->protocol_get_name(gnutls()->protocol_get_version(t->session));
+    const char *cipher = gnutls()->cipher_get_name(gnutls()->cipher_get(t->session));
     snprintf(info->protocol, sizeof info->protocol, "%s", proto ? proto : "(unknown)");
     snprintf(info->cipher, sizeof info->cipher, "%s", cipher ? cipher : "(unknown)");
-    char *desc = gnutls_session_get_desc(t->session);
+    char *desc = gnutls()->session_get_desc(t->session);
     snprintf(info->description, sizeof info->description, "%s", desc ? desc : "");
-    gnutls_free(desc);
-    gnutls_certificate_get_peers(t->session, &info->chain_length);
+    tlslib_free(desc);
+    gnutls()->certificate_get_peers(t->session, &info->chain_length);
     gnutls_x509_crt_t crt;
     if (peer_cert(t->session, 0, &crt) == 0) {
         describe_cert(crt, &info->cert);
-        gnutls_x509_crt_deinit(crt);
+        gnutls()->x509_crt_deinit(crt);
     }
     return true;
 }

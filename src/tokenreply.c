@@ -7,10 +7,10 @@
 #include <string.h>
 
 #ifdef HAVE_OAUTH2
-#include <dlfcn.h>
 #include <jansson.h>
 #endif
 
+#include "libload.h"
 #include "log.h"
 #include "util.h"
 
@@ -32,17 +32,18 @@ const char *token_reply_library(void)
     return JANSSON_SONAME;
 }
 
-/* The part of jansson outpost uses (json_decref is inline and calls
- * json_delete, which is called directly instead). */
-struct jansson_api {
-    json_t *(*loadb)(const char *, size_t, size_t, json_error_t *);
-    json_t *(*object_get)(const json_t *, const char *);
-    const char *(*string_value)(const json_t *);
-    size_t (*string_length)(const json_t *);
-    json_int_t (*integer_value)(const json_t *);
-    void (*delete_value)(json_t *);
-    void (*set_alloc_funcs)(json_malloc_t, json_free_t);
-};
+/* The part of jansson outpost uses, loaded with the first reply
+ * (json_decref is inline and calls json_delete, which is called directly
+ * instead). */
+#define JANSSON_FUNCTIONS(F, api)                                                                  \
+    F(api, json_, loadb)                                                                           \
+    F(api, json_, object_get)                                                                      \
+    F(api, json_, string_value)                                                                    \
+    F(api, json_, string_length)                                                                   \
+    F(api, json_, integer_value)                                                                   \
+    F(api, json_, delete)                                                                          \
+    F(api, json_, set_alloc_funcs)
+LIB_API(jansson_api, JANSSON_FUNCTIONS);
 
 /* jansson's memory, wiped when it is given back: its copies of a reply's
  * strings hold tokens. Each block carries its size in front. */
@@ -68,38 +69,26 @@ static void wiping_free(void *ptr)
     free(p);
 }
 
+static bool jansson_ready(void *api)
+{
+    ((struct jansson_api *)api)->set_alloc_funcs(wiping_malloc, wiping_free);
+    return true;
+}
+
+static struct jansson_api jansson_api;
+static const struct lib_symbol jansson_symbols[] = LIB_SYMBOLS(jansson_api, JANSSON_FUNCTIONS);
+static struct lib jansson_library = {
+    .soname = JANSSON_SONAME,
+    .what = "OAuth 2.0",
+    .symbols = jansson_symbols,
+    .count = ARRAY_LEN(jansson_symbols),
+    .api = &jansson_api,
+    .init = jansson_ready,
+};
+
 static const struct jansson_api *jansson(char *why, size_t cap)
 {
-    static struct jansson_api api;
-    static int state; /* 0: not tried, 1: loaded, -1: unavailable */
-    static char reason[256];
-    if (state == 0) {
-        state = -1;
-        void *h = dlopen(JANSSON_SONAME, RTLD_NOW | RTLD_LOCAL);
-        if (!h) {
-            snprintf(reason, sizeof reason, "%s", dlerror());
-        } else {
-            *(void **)&api.loadb = dlsym(h, "json_loadb");
-            *(void **)&api.object_get = dlsym(h, "json_object_get");
-            *(void **)&api.string_value = dlsym(h, "json_string_value");
-            *(void **)&api.string_length = dlsym(h, "json_string_length");
-            *(void **)&api.integer_value = dlsym(h, "json_integer_value");
-            *(void **)&api.delete_value = dlsym(h, "json_delete");
-            *(void **)&api.set_alloc_funcs = dlsym(h, "json_set_alloc_funcs");
-            if (api.loadb && api.object_get && api.string_value && api.string_length &&
-                api.integer_value && api.delete_value && api.set_alloc_funcs) {
-                api.set_alloc_funcs(wiping_malloc, wiping_free);
-                state = 1;
-            }
-            else
-                snprintf(reason, sizeof reason, "it lacks a function outpost needs");
-        }
-        if (state < 0)
-            debug_note("OAuth 2.0: cannot use %s: %s", JANSSON_SONAME, reason);
-    }
-    if (state < 0 && why)
-        snprintf(why, cap, "%s", reason);
-    return state > 0 ? &api : NULL;
+    return lib_load(&jansson_library, why, cap);
 }
 
 bool token_reply_available(void)
@@ -193,7 +182,7 @@ int token_reply_parse(const char *body, size_t n, enum token_reply_kind kind,
     json_t *root = j->loadb(body, n, JSON_REJECT_DUPLICATES, &jerr);
     if (!root || !json_is_object(root)) {
         if (root)
-            j->delete_value(root);
+            j->delete (root);
         return err_raise(err, ERR_PROTOCOL, R_OAUTH_BAD_REPLY,
                          "the provider's reply is not a JSON object%s%s", root ? "" : ": ",
                          root ? "" : jerr.text);
@@ -220,7 +209,7 @@ int token_reply_parse(const char *body, size_t n, enum token_reply_kind kind,
         out->expires_in = seconds_field(&r, "expires_in", 86400);
         out->interval = seconds_field(&r, "interval", 3600);
     }
-    j->delete_value(root);
+    j->delete (root);
     const char *missing = NULL;
     if (!r.bad && !out->error) {
         if (kind == REPLY_TOKEN && !out->access_token)

@@ -2,10 +2,6 @@
 
 #include "version.h"
 
-#include <gnutls/gnutls.h>
-#ifdef HAVE_GSASL
-#include <gsasl.h>
-#endif
 #ifdef HAVE_LIBSECRET
 #include <libsecret/secret.h>
 #endif
@@ -13,15 +9,25 @@
 #include "auth.h"
 #include "conf.h"
 #include "http.h"
+#include "tlslib.h"
 #include "tokenreply.h"
 
 void print_version(FILE *out)
 {
     fprintf(out, "outpost version %s\n", PACKAGE_VERSION);
     fprintf(out, "Platform: %s\n", PLATFORM);
-    fprintf(out, "TLS/SSL library: GnuTLS %s\n", gnutls_check_version(NULL));
+    char why[256];
+    const struct gnutls_api *tls = lib_load(&tls_library, why, sizeof why);
+    if (tls)
+        fprintf(out, "TLS/SSL library: GnuTLS %s\n", tls->check_version(NULL));
+    else
+        fprintf(out, "TLS/SSL library: none (cannot load %s: %s)\n", GNUTLS_SONAME, why);
 #ifdef HAVE_GSASL
-    fprintf(out, "Authentication library: GNU SASL %s\n", gsasl_check_version(NULL));
+    const char *sasl = auth_library_version(why, sizeof why);
+    if (sasl)
+        fprintf(out, "Authentication library: GNU SASL %s\n", sasl);
+    else
+        fprintf(out, "Authentication library: none (cannot load %s: %s)\n", GSASL_SONAME, why);
 #else
     fprintf(out, "Authentication library: none (built without libgsasl: only the "
                  "mechanisms outpost has itself)\n");

@@ -27,6 +27,16 @@ check "two packages: outpost and outpost-mta" test -f "$B/outpost_0.1.0_amd64.de
 lintian --pedantic "$B/outpost_0.1.0_amd64.changes" >"$B/lintian.out" 2>&1
 check "lintian: no error or warning (the overrides say why)" sh -c "! grep -q '^[EW]:' '$B/lintian.out'"
 diag "$B/lintian.out"
+# outpost is linked with libc alone (src/libload.h): the package must still
+# depend on the packages of the libraries it loads.
+lib_package() { dpkg -S "$(readlink -f "$(gcc -print-file-name="$1")")" 2>/dev/null | sed 's/:.*//'; }
+depends=$(dpkg-deb -f "$B/outpost_0.1.0_amd64.deb" Depends)
+for lib in libgnutls.so libgsasl.so; do
+    pkg=$(lib_package "$lib")
+    check "outpost depends on ${pkg:-the package of $lib}, whose library it loads" \
+        sh -c "[ -n '$pkg' ] && printf '%s\n' '$depends' | tr ',' '\n' | grep -q '^ *$pkg\( \|$\)'"
+done
+echo "Depends: $depends" | diag
 check "outpost-mta provides, conflicts with and replaces mail-transport-agent" sh -c \
     "dpkg-deb -f '$B/outpost-mta_0.1.0_all.deb' Provides Conflicts Replaces | grep -c mail-transport-agent | grep -qx 3"
 if command -v apparmor_parser >/dev/null; then
@@ -51,6 +61,10 @@ check "/var/spool/outpost 0711, the maildrop 1733, /var/lib/outpost 0700, all ou
 check "the units are installed" test -f /lib/systemd/system/outpost.socket -a -f /lib/systemd/system/outpost.service
 check "and not enabled" sh -c "! ls /etc/systemd/system/*.wants/outpost.* 2>/dev/null | grep -q ."
 check "sendmail(8) is a page" test -e /usr/share/man/man8/sendmail.8.gz
+runuser -u nobody -- /usr/bin/outpost --version >"$B/version.out" 2>&1
+check "the installed outpost loads GnuTLS and GNU SASL (--version names their versions)" sh -c \
+    "grep -q '^TLS/SSL library: GnuTLS [0-9]' '$B/version.out' && grep -q '^Authentication library: GNU SASL [0-9]' '$B/version.out'"
+diag "$B/version.out"
 
 start_server pkg
 printf '%s\n' "account default" "host 127.0.0.1" "port $PORT" "tls off" "from %U@example.org" \

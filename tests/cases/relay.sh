@@ -80,10 +80,22 @@ as() {
     chown "$user" "$R/home-$user"
     setpriv --reuid="$user" --regid="$user" --clear-groups \
         env -i PATH=/usr/bin:/bin HOME="$R/home-$user" TMPDIR="$R/home-$user" \
-        OUTPOST_SYSTEM_CONFIG="$SYS" "$OP" "$@" >"$OUT" 2>"$ERR"
+        OUTPOST_SYSTEM_CONFIG="$SYS" ${WRAP:-} "$OP" "$@" >"$OUT" 2>"$ERR"
     RC=$?
     return $RC
 }
+# traced_as USER ARG...: as, under strace, the files opened in $R/home-USER/trace
+HAVE_STRACE=0
+command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null && HAVE_STRACE=1
+traced_as() {
+    mkdir -p "$R/home-$1"
+    chown "$1" "$R/home-$1"
+    WRAP="strace -f -e trace=openat -o $R/home-$1/trace" as "$@"
+}
+# Every library outpost loads when needed (libload.h): a submission to the
+# relay or into the maildrop needs none of them.
+LOADED='libgnutls|libgsasl|libsecret|libcurl|libjansson|libnettle|libp11-kit'
+
 msg() { printf 'Subject: %s\n\nbody of %s\n' "$1" "$1"; }
 stored() { ls "$UPDIR"/msg-*.eml 2>/dev/null | wc -l; }
 last_json() { cat "$(ls "$UPDIR"/msg-*.json | sort -V | tail -1)"; }
@@ -121,6 +133,14 @@ fi
 check "the service's log names relaya's uid and name" grep -q "uid 4791 (relaya).*delivered" "$R/service.log"
 check "the service's log names relayb's uid and name" grep -q "uid 4792 (relayb).*delivered" "$R/service.log"
 check "the password never reached the log" sh -c "! grep -q s3cret '$R/service.log'"
+if [ "$HAVE_STRACE" -eq 1 ]; then
+    traced_as relaya -oi rcpt@example.org < <(msg traced)
+    is "$RC" 0 "relaya under strace: delivered through the service"
+    check "the submission opened none of the libraries (GnuTLS, GNU SASL...)" \
+        lacks -E "$LOADED" "$R/home-relaya/trace"
+else
+    skip 2 "strace is not available"
+fi
 
 
 as relaya --check
@@ -198,6 +218,15 @@ check "it says the message waits in the maildrop" grep -q "the system relay does
 DROPS=$(ls "$SPOOL/maildrop" | wc -l)
 is "$DROPS" 1 "one file in the maildrop"
 F=$(ls "$SPOOL/maildrop")
+if [ "$HAVE_STRACE" -eq 1 ]; then
+    traced_as relaya -oi rcpt@example.org < <(msg dropped-traced)
+    is "$RC" 0 "the service is stopped, under strace: exit 0"
+    check "dropping it into the maildrop opened none of the libraries" \
+        lacks -E "$LOADED" "$R/home-relaya/trace"
+    rm -f "$SPOOL/maildrop/$(ls "$SPOOL/maildrop" | grep -vx "$F")"
+else
+    skip 2 "strace is not available"
+fi
 check "the file is relaya's, with a name of 32 hex digits" sh -c "[ \$(stat -c %U '$SPOOL/maildrop/$F') = relaya ] && echo '$F' | grep -qE '^[0-9a-f]{32}\$'"
 check "relayb cannot list the maildrop" sh -c "! setpriv --reuid=relayb --regid=relayb --clear-groups ls '$SPOOL/maildrop' 2>/dev/null"
 check "relayb cannot remove relaya's file" sh -c "! setpriv --reuid=relayb --regid=relayb --clear-groups rm -f '$SPOOL/maildrop/$F' 2>/dev/null && [ -e '$SPOOL/maildrop/$F' ]"
