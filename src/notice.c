@@ -223,14 +223,13 @@ int notice_send(const struct notice *n, const struct account_chain *chain, const
     size_t len;
     char *text = notice_text(n, to, &len);
     int r = -1;
-    int fd = spool_temp_file(err);
     struct spool sp = {.fd = -1};
-    if (fd >= 0) {
-        struct spool_options so = {.dot_ends = false};
-        bool written = write(fd, text, len) == (ssize_t)len;
-        if (!written)
-            err_errno(err, ERR_IO, errno, "cannot write the notice");
-        else if (lseek(fd, 0, SEEK_SET) == 0 && spool_read(&sp, fd, &so, err) == 0) {
+    struct spool_writer w;
+    struct spool_options so = {.dot_ends = false};
+    if (spool_begin(&w, &so, err) == 0) {
+        if (spool_feed(&w, text, len, err) < 0)
+            spool_abandon(&w);
+        else if (spool_end(&w, &sp, err) == 0) {
             char *rcpts[] = {to};
             struct envelope env = {.from = (char *)"", .rcpts = rcpts, .nrcpts = 1};
             struct deliver_options o = {.may_queue = false, .avoid_host = avoid_host,
@@ -244,7 +243,6 @@ int notice_send(const struct notice *n, const struct account_chain *chain, const
                                                                          : "delay notice"};
             maillog_write(&log);
         }
-        close(fd);
     }
     spool_close(&sp);
     if (r == 0)

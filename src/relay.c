@@ -68,12 +68,15 @@ struct relay {
     bool run_all;            /* ETRN: every entry, backoff or not */
     int64_t next_due;        /* when the next kept entry may go (epoch s), 0: none */
     int64_t next_scan;       /* the maildrop's next look */
+    char *hostname;          /* for the greeting: looked up once, not per submission */
     /* the connection being served */
     struct who peer;
-    /* the message being received */
+    /* the message being received, spooled as it comes */
     struct account_chain chain;
     char *from;
-    int fd;
+    struct spool_writer writer;
+    bool writing;
+    struct error write_err; /* why the spooling stopped, when it did */
 };
 
 static int load_account(const char *name, void *ctx, struct account_chain *chain,
@@ -156,7 +159,7 @@ static void log_submission(const struct who *who, const char *source, const stru
 
 /* ---- a submission over the socket ---------------------------------------------------- */
 
-static int relay_begin(void *ctx, const struct smtpd_message *m, int *fd, struct smtpd_reply *no)
+static int relay_begin(void *ctx, const struct smtpd_message *m, struct smtpd_reply *no)
 {
     struct relay *r = ctx;
     struct error err;
@@ -170,14 +173,31 @@ static int relay_begin(void *ctx, const struct smtpd_message *m, int *fd, struct
                  err.msg);
         return -1;
     }
-    if ((r->fd = spool_temp_file(&err)) < 0) {
+    struct spool_options so = {.dot_ends = false};
+    err_clear(&r->write_err);
+    if (spool_begin(&r->writer, &so, &err) < 0) {
         chain_free(&r->chain);
         free(r->from);
         r->from = NULL;
         error_reply(no, &err);
         return -1;
     }
-    *fd = r->fd;
+    r->writing = true;
+    return 0;
+}
+
+/* The text goes straight into the message's spool (in memory while it is
+ * small): no file in between. */
+static int relay_data(void *ctx, const char *p, size_t n)
+{
+    struct relay *r = ctx;
+    if (!r->writing)
+        return -1;
+    if (spool_feed(&r->writer, p, n, &r->write_err) < 0) {
+        spool_abandon(&r->writer);
+        r->writing = false;
+        return -1;
+    }
     return 0;
 }
 
@@ -209,7 +229,7 @@ static void answer_each(const struct smtpd_message *m, const bool *delivered, en
  * the maildrop if the service dies meanwhile), so only what is not
  * delivered now goes to the system queue, durably, before "queued" is
  * said. */
-static void relay_end(void *ctx, const struct smtpd_message *m, int fd, bool complete,
+static void relay_end(void *ctx, const struct smtpd_message *m, bool complete,
                       struct smtpd_reply *replies)
 {
     struct relay *r = ctx;
@@ -220,10 +240,14 @@ static void relay_end(void *ctx, const struct smtpd_message *m, int fd, bool com
                            .dsn_notify = m->dsn_notify, .dsn_return = m->dsn_return,
                            .envid = m->envid};
     const struct account *a = r->chain.v[0];
-    struct spool_options so = {.dot_ends = false};
-    if (!complete) {
+    bool spooled = r->writing;
+    r->writing = false;
+    if (!spooled && r->write_err.cls != ERR_NONE)
+        err = r->write_err;
+    if (!complete && spooled) {
         /* nothing half-read is kept; the conversation says why */
-    } else if (lseek(fd, 0, SEEK_SET) < 0 || spool_read(&sp, fd, &so, &err) < 0) {
+        spool_abandon(&r->writer);
+    } else if (!spooled || spool_end(&r->writer, &sp, &err) < 0) {
         for (size_t i = 0; i < m->nrcpts; i++)
             error_reply(&replies[i], &err);
         msg_error("relay: a message from uid %lu (%s) could not be read: %s",
@@ -272,8 +296,6 @@ static void relay_end(void *ctx, const struct smtpd_message *m, int fd, bool com
         free(delivered);
     }
     spool_close(&sp);
-    close(fd);
-    r->fd = -1;
     chain_free(&r->chain);
     free(r->from);
     r->from = NULL;
@@ -377,12 +399,10 @@ static void serve_connection(struct relay *r, int conn)
     who_of(cred.uid, &r->peer);
     debug_note("relay: a connection from uid %lu (%s), pid %ld", (unsigned long)cred.uid,
                r->peer.name, (long)cred.pid);
-    char *host = default_ehlo_domain();
-    struct smtpd_handler h = {relay_begin, relay_end, relay_flush, r};
-    struct smtpd_config cfg = {.hostname = host, .timeout_ms = CLIENT_TIMEOUT_MS, .lmtp = true,
-                               .take_account = true, .handler = &h};
+    struct smtpd_handler h = {relay_begin, relay_data, relay_end, relay_flush, r};
+    struct smtpd_config cfg = {.hostname = r->hostname, .timeout_ms = CLIENT_TIMEOUT_MS,
+                               .lmtp = true, .take_account = true, .handler = &h};
     smtpd_conversation(conn, conn, &cfg);
-    free(host);
 }
 
 /* The system queue's turn: what is due (all of it after ETRN or a
@@ -424,19 +444,21 @@ int relay_serve(const struct relay_options *o, struct error *err)
     struct account *settings = service_settings(o, err);
     if (!settings)
         return -1;
-    struct relay r = {.o = o, .fd = -1};
+    struct relay r = {.o = o};
     r.queue = xstrdup(settings->queue_dir ? settings->queue_dir : QUEUE_SYSTEM_DIR);
     r.maildrop = xstrdup(settings->maildrop_dir);
     r.idle_ms = settings->session_cache_idle * 1000;
     r.retry_min = settings->queue_retry_min > 0 ? settings->queue_retry_min : 1;
     r.retry_max = settings->queue_retry_max > r.retry_min ? settings->queue_retry_max : r.retry_min;
     account_free(settings);
+    r.hostname = default_ehlo_domain();
     channels_init(&r.cs, load_account, &r);
 
     int lfd = o->socket_path ? listen_on(o->socket_path, err) : 3;
     if (lfd < 0) {
         free(r.queue);
         free(r.maildrop);
+        free(r.hostname);
         return -1;
     }
     if (!o->socket_path) {
@@ -497,6 +519,7 @@ int relay_serve(const struct relay_options *o, struct error *err)
     }
     free(r.queue);
     free(r.maildrop);
+    free(r.hostname);
     return 0;
 }
 

@@ -33,7 +33,26 @@ struct client {
     char buf[INBUF];
     size_t start, end; /* unread bytes are buf[start..end) */
     bool gone;         /* the client left or timed out */
+    /* Replies wait here until the server would wait for the client: a
+     * multi-line reply, or the replies to a pipelined group, leave in one
+     * write (RFC 2920 lets a server buffer them so). */
+    char pending[8192];
+    size_t pending_len;
 };
+
+static void flush_replies(struct client *c) {
+    size_t done = 0;
+    while (done < c->pending_len && !c->gone) {
+        ssize_t w = write(c->out, c->pending + done, c->pending_len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            c->gone = true;
+        else
+            done += (size_t)w;
+    }
+    c->pending_len = 0;
+}
 
 static void reply(struct client *c, const char *fmt, ...) PRINTF_LIKE(2, 3);
 static void reply(struct client *c, const char *fmt, ...) {
@@ -47,16 +66,11 @@ static void reply(struct client *c, const char *fmt, ...) {
     if ((size_t)n > sizeof line - 3)
         n = (int)sizeof line - 3;
     memcpy(line + n, "\r\n", 2);
-    size_t len = (size_t)n + 2, done = 0;
-    while (done < len && !c->gone) {
-        ssize_t w = write(c->out, line + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            c->gone = true;
-        else
-            done += (size_t)w;
-    }
+    size_t len = (size_t)n + 2;
+    if (c->pending_len + len > sizeof c->pending)
+        flush_replies(c);
+    memcpy(c->pending + c->pending_len, line, len);
+    c->pending_len += len;
 }
 
 /* More input into the buffer, within the timeout. */
@@ -68,6 +82,7 @@ static bool fill(struct client *c) {
     }
     if (c->end == sizeof c->buf)
         return true;
+    flush_replies(c); /* the client may be waiting for them */
     for (;;) {
         struct pollfd p = {.fd = c->in, .events = POLLIN};
         int r = poll(&p, 1, c->timeout_ms > 0 ? c->timeout_ms : -1);
@@ -75,6 +90,7 @@ static bool fill(struct client *c) {
             continue;
         if (r == 0) {
             reply(c, "421 4.4.2 timeout, closing the connection");
+            flush_replies(c);
             c->gone = true;
             return false;
         }
@@ -305,10 +321,13 @@ static void keep_last_line(char *last, size_t cap, const char *data, size_t n) {
 struct run {
     char **argv;
     pid_t pid;
+    int to_child;   /* its stdin */
     int from_child; /* its stderr */
 };
 
-static int run_begin(void *ctx, const struct smtpd_message *m, int *fd, struct smtpd_reply *no) {
+static bool write_all(int fd, const char *p, size_t n);
+
+static int run_begin(void *ctx, const struct smtpd_message *m, struct smtpd_reply *no) {
     struct run *run = ctx;
     size_t base = 0;
     while (run->argv[base])
@@ -351,16 +370,22 @@ static int run_begin(void *ctx, const struct smtpd_message *m, int *fd, struct s
     }
     run->pid = pid;
     run->from_child = errp[0];
-    *fd = in[1];
+    run->to_child = in[1];
     return 0;
 }
 
-static void run_end(void *ctx, const struct smtpd_message *m, int fd, bool complete,
+static int run_data(void *ctx, const char *p, size_t n) {
+    struct run *run = ctx;
+    return write_all(run->to_child, p, n) ? 0 : -1;
+}
+
+static void run_end(void *ctx, const struct smtpd_message *m, bool complete,
                     struct smtpd_reply *replies) {
     struct run *run = ctx;
     if (!complete)
         kill(run->pid, SIGKILL); /* nothing half-read is sent */
-    close(fd);
+    close(run->to_child);
+    run->to_child = -1;
     /* The run's stderr is read after its input is complete; it writes
      * little before that (a pipe holds 64 KB). */
     char last[512] = "";
@@ -399,7 +424,7 @@ int smtpd_run(const struct smtpd_submitter *sub, const char *at, struct error *e
     if (!run.argv)
         return -1;
     char *host = default_ehlo_domain();
-    struct smtpd_handler h = {run_begin, run_end, NULL, &run};
+    struct smtpd_handler h = {run_begin, run_data, run_end, NULL, &run};
     struct smtpd_config cfg = {.hostname = host, .timeout_ms = 300000, .handler = &h};
     int r = 0;
     if (!at)
@@ -426,10 +451,11 @@ static bool write_all(int fd, const char *p, size_t n) {
     return true;
 }
 
-/* Stream DATA to 'to': dot-stuffing undone, up to the "." line. Returns 0
- * at the end of the message, -1 when the client left or sent a NUL byte.
- * A write that fails stops the writing, not the reading. */
-static int stream_data(struct client *c, int to, bool *written) {
+/* Stream DATA to the handler (NULL: nowhere): dot-stuffing undone, up to
+ * the "." line. Returns 0 at the end of the message, -1 when the client
+ * left or sent a NUL byte. A write that fails stops the writing, not the
+ * reading. */
+static int stream_data(struct client *c, const struct smtpd_handler *to, bool *written) {
     struct canon canon;
     canon_init(&canon, true);
     canon.unstuff = true;
@@ -442,7 +468,7 @@ static int stream_data(struct client *c, int to, bool *written) {
         size_t o = canon_feed(&canon, c->buf + c->start, n, out);
         if (canon.has_nul)
             break;
-        if (*written && !write_all(to, out, o))
+        if (*written && o > 0 && (!to || to->data(to->ctx, out, o) < 0))
             *written = false; /* keep reading to the end; the handler hears of it */
         if (canon.done) {
             c->start += canon.end_at;
@@ -463,13 +489,12 @@ static void send_reply(struct client *c, const struct smtpd_reply *r) {
 static void deliver_message(struct client *c, const struct smtpd_config *cfg,
                             const struct smtpd_message *m) {
     const struct smtpd_handler *h = cfg->handler;
-    int fd = -1;
     struct smtpd_reply *replies = xcalloc(m->nrcpts ? m->nrcpts : 1, sizeof *replies);
-    if (h->begin(h->ctx, m, &fd, &replies[0]) < 0) {
+    if (h->begin(h->ctx, m, &replies[0]) < 0) {
         /* (the data must still be read to its end: LMTP and SMTP both
          * answer only after it) */
         bool ignored = false;
-        if (stream_data(c, -1, &ignored) == 0)
+        if (stream_data(c, NULL, &ignored) == 0)
             for (size_t i = 0; i < (cfg->lmtp ? m->nrcpts : 1); i++)
                 send_reply(c, &replies[0]);
         free(replies);
@@ -477,11 +502,13 @@ static void deliver_message(struct client *c, const struct smtpd_config *cfg,
     }
     signal(SIGPIPE, SIG_IGN);
     bool written = true;
-    bool complete = stream_data(c, fd, &written) == 0;
-    h->end(h->ctx, m, fd, complete && written, replies);
+    bool complete = stream_data(c, h, &written) == 0;
+    h->end(h->ctx, m, complete && written, replies);
     if (!complete) {
-        if (!c->gone)
+        if (!c->gone) {
             reply(c, "554 5.6.0 the message contains a NUL byte; closing the connection");
+            flush_replies(c);
+        }
         c->gone = true;
     } else if (cfg->lmtp) {
         for (size_t i = 0; i < m->nrcpts; i++)
@@ -626,6 +653,7 @@ void smtpd_conversation(int in, int out, const struct smtpd_config *cfg) {
         else
             command(c, cfg, &t, line, &quit);
     }
+    flush_replies(c);
     reset(&t);
     free(c);
 }

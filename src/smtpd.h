@@ -31,14 +31,16 @@ struct smtpd_reply {
     char text[512];
 };
 
-/* What is done with each message: 'begin' gives a descriptor to write its
- * text to (dot-stuffing undone, CRLF), or -1 with the refusal; 'end' is
- * told whether the text came whole ('complete': not when the client left
- * or sent a NUL, and then nothing of it may be sent on) and fills the
- * replies: one per recipient for LMTP, else replies[0]. */
+/* What is done with each message: 'begin' accepts it (0) or fills the
+ * refusal (-1); 'data' is given its text piece by piece (dot-stuffing
+ * undone, CRLF), and a -1 from it stops the writing, not the reading;
+ * 'end' is told whether the text came whole ('complete': not when the
+ * client left or sent a NUL, and then nothing of it may be sent on) and
+ * fills the replies: one per recipient for LMTP, else replies[0]. */
 struct smtpd_handler {
-    int (*begin)(void *ctx, const struct smtpd_message *m, int *fd, struct smtpd_reply *refusal);
-    void (*end)(void *ctx, const struct smtpd_message *m, int fd, bool complete,
+    int (*begin)(void *ctx, const struct smtpd_message *m, struct smtpd_reply *refusal);
+    int (*data)(void *ctx, const char *p, size_t n);
+    void (*end)(void *ctx, const struct smtpd_message *m, bool complete,
                 struct smtpd_reply *replies);
     void (*flush)(void *ctx); /* ETRN: run the queue now (or NULL: not offered) */
     void *ctx;

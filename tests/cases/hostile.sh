@@ -197,12 +197,22 @@ if command -v strace >/dev/null; then
     write_config "$HOME/.outpostrc" "account default" "host 127.0.0.1" "port $PORT" "timeout 3" \
         "from sender@example.com"
     # LeakSanitizer cannot work under ptrace (as in speed.sh)
-    ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" strace -f -o "$T/strace" -e trace=openat \
-        "$OUTPOST" -oi x@example.org <"$T/msg" >/dev/null 2>&1
-    check "the spool file in TMPDIR is created with O_EXCL and mode 0600 (a planted name is never opened)" \
+    traced_spool() {
+        ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" strace -f -o "$T/strace" -e trace=openat,memfd_create \
+            "$OUTPOST" -oi x@example.org <"$1" >/dev/null 2>&1
+    }
+    # A small message is spooled in memory: no name in TMPDIR at all.
+    traced_spool "$T/msg"
+    check "a small message's spool is in memory (memfd_create)" grep -q 'memfd_create("outpost-spool"' "$T/strace"
+    check "nothing is opened in TMPDIR for it" lacks "\"$TMPDIR/" "$T/strace"
+    # One over 1 MiB goes to a file in TMPDIR, which a planted name cannot be.
+    { printf 'Subject: big\n\n'; head -c 1500000 /dev/zero | tr '\0' 'x' | fold -w 70; } >"$T/big.msg"
+    traced_spool "$T/big.msg"
+    check "a message over 1 MiB: the spool file in TMPDIR is created with O_EXCL and mode 0600 (a planted name is never opened)" \
         grep -qE "openat\(AT_FDCWD, \"$TMPDIR/outpost\.[A-Za-z0-9]{6}\", O_RDWR\|O_CREAT\|O_EXCL(\|O_CLOEXEC)?, 0600\)" "$T/strace"
     check "nothing else is opened in TMPDIR" \
         test "$(grep -c "\"$TMPDIR/" "$T/strace")" -eq 1
+    check "and the server got it whole" sh -c "[ \$(tr -d '\r' <\"\$(ls '$DIR'/msg-*.eml | sort -V | tail -1)\" | grep -c '^x') -eq \$(grep -c '^x' '$T/big.msg') ]"
 fi
 
 printf 'account default\nhost 127.0.0.1\nport %s\nfrom sender@example.com\n' "$PORT" >"$T/open.conf"

@@ -208,6 +208,16 @@ for i in $(seq 20); do
 done
 is "$(( $(stored) - N ))" 20 "20 separate sendmail runs: all delivered"
 is "$(sessions_since "$N")" 1 "they went through one SMTP session (session_cache_idle)"
+# The service spools what it receives in memory while it is small, and in
+# its TMPDIR beyond 1 MiB: a 3 MB message arrives whole, and nothing of it
+# is left in the service's TMPDIR.
+{ printf 'Subject: large through the relay\n\n'; head -c 3000000 /dev/zero | tr '\0' 'y' | fold -w 76; } >"$R/large.msg"
+chmod 644 "$R/large.msg"
+N=$(stored)
+as relaya -oi large@example.org <"$R/large.msg"
+is "$RC" 0 "a 3 MB message through the service: delivered"
+check "the server has it, every line" sh -c "[ \$(tr -d '\r' <\"\$(ls '$UPDIR'/msg-*.eml | sort -V | tail -1)\" | grep -c '^y') -eq \$(grep -c '^y' '$R/large.msg') ]"
+check "the service's TMPDIR holds no spool file after it" sh -c "! ls '$R/state' | grep -q '^outpost\.'"
 
 # ---- the maildrop while the service is down ---------------------------------------------------------
 stop_service

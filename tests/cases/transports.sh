@@ -29,6 +29,22 @@ is "$("$TEST_PYTHON" -c 'import json,sys; e=json.load(open(sys.argv[1])); print(
 check "-bs: an undeliverable local name gets 550 with outpost's reason" \
     grep -q "^550 5.1.1 local recipient 'nobody' is not in the aliases file" "$T/bs.replies"
 check "-bs: QUIT is answered" grep -q '^221 ' "$T/bs.replies"
+# Replies wait until the server would wait for the client: a multi-line
+# reply and the replies to a pipelined group leave in one write each.
+if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
+    printf '%s\r\n' "EHLO client.example" "MAIL FROM:<app@example.com>" "RCPT TO:<one@example.org>" \
+        "RCPT TO:<two@example.org>" "RSET" "QUIT" >"$T/pipe.in"
+    ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" strace -s 2048 -e trace=write -o "$T/bs.trace" \
+        "$OUTPOST" -bs <"$T/pipe.in" >"$T/pipe.out" 2>/dev/null
+    check "-bs: every reply line was sent" test "$(tr -d '\r' <"$T/pipe.out" | grep -c '^[0-9]')" -ge 11
+    check "-bs: the greeting goes before the server waits for the client" \
+        grep -qE '^write\(1, "220 [^"]*\\r\\n", [0-9]+\)' "$T/bs.trace"
+    check "-bs: the EHLO reply and the group's replies leave together, in one write" \
+        grep -qE '^write\(1, "250-[^"]*\\r\\n250-PIPELINING[^"]*\\r\\n250 [^"]*\\r\\n250 2\.1\.0[^"]*\\r\\n250 2\.1\.5[^"]*\\r\\n250 2\.1\.5[^"]*\\r\\n250 [^"]*\\r\\n221 ' "$T/bs.trace"
+    is "$(grep -c '^write(1,' "$T/bs.trace")" 2 "-bs: a script read at once is answered in two writes (the greeting, the rest)"
+else
+    skip 4 "strace is not available"
+fi
 
 printf '%s\r\n' "EHLO c" "MAIL FROM:<a@example.com>" "RCPT TO:<b@example.org>" "DATA" "Subject: cut" "" "partial" \
     >"$T/cut.in"
