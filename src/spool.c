@@ -119,7 +119,10 @@ int spool_begin(struct spool_writer *w, const struct spool_options *opt, struct 
     canon_init(&w->canon, opt->dot_ends || opt->smtp_data);
     w->canon.unstuff = opt->smtp_data;
     header_scan_init(&w->hs);
-    w->out = xmalloc(2 * SPOOL_CHUNK + 4);
+    /* (grown to what the pieces need: a cron mail's few KB, not 128 KiB
+     * mapped and unmapped for every message) */
+    w->out_cap = 4096;
+    w->out = xmalloc(w->out_cap);
     return 0;
 }
 
@@ -127,6 +130,11 @@ int spool_feed(struct spool_writer *w, const char *p, size_t n, struct error *er
 {
     while (n > 0 && !w->canon.done) {
         size_t piece = n < SPOOL_CHUNK ? n : SPOOL_CHUNK;
+        if (w->out_cap < 2 * piece + 4) {
+            w->out_cap = 2 * piece + 4;
+            free(w->out);
+            w->out = xmalloc(w->out_cap);
+        }
         size_t c = canon_feed(&w->canon, p, piece, w->out);
         if (w->canon.has_nul)
             return err_set(err, ERR_MESSAGE,

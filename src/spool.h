@@ -47,7 +47,8 @@ struct spool_writer {
     uint64_t written;
     struct canon canon;
     struct header_scan hs;
-    char *out; /* canon's output */
+    char *out; /* canon's output (2 * piece + 4 bytes) */
+    size_t out_cap;
 };
 int spool_begin(struct spool_writer *w, const struct spool_options *opt, struct error *err);
 int spool_feed(struct spool_writer *w, const char *p, size_t n, struct error *err);

@@ -10,8 +10,10 @@
 #   contrib/bench/relay.sh [N]        (as root; N defaults to 1000)
 #
 # Environment: OUTPOST (default ./src/outpost), MSMTP (default msmtp);
-# SKIP_MSMTP=1 leaves msmtp out (its runs take minutes); SERVICE_WRAP and
-# CLIENT_WRAP go before the service's and each run's program (strace -c).
+# ROUNDS (default 3): rounds of the relay's storm and the flush, alternately,
+# whose medians are compared; SKIP_MSMTP=1 leaves msmtp out (its runs take
+# minutes); SERVICE_WRAP and CLIENT_WRAP go before the service's and each
+# run's program (strace -c).
 # Needs what tests/interop needs (contrib/install-deps.sh) and msmtp.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -100,23 +102,11 @@ storm() {
     echo "$(( (end - start) / 1000000 ))"
 }
 
-echo "bench: $N separate sendmail runs through the relay" >&2
 connections() { grep -c "submission/smtpd.*: connect from" "$T/postfix/maillog"; }
-connected_before=$(connections)
-relay_ms=$(storm "$R/outpost" -oi rcpt@example.test)
-sessions=$(( $(connections) - connected_before ))
-# the service's own CPU time for them (user + system, in clock ticks)
-service_ticks=$(awk '{ print $14 + $15 }' "/proc/$SERVICE/stat")
+ticks() { awk '{ print $14 + $15 }' "/proc/$SERVICE/stat"; } # the service's CPU (clock ticks)
 
-echo "bench: $N runs of outpost --help (the price of a process alone)" >&2
-process_ms=$(storm "$R/outpost" --help)
-echo "bench: $N runs of outpost --version (a process that loads GnuTLS and GNU SASL)" >&2
-loading_ms=$(storm "$R/outpost" --version)
-
-echo "bench: $N separate msmtp runs" >&2
-[ -n "${SKIP_MSMTP:-}" ] && msmtp_ms=1 || msmtp_ms=$(storm "$MSMTP" -C "$R/home/msmtprc" rcpt@example.test)
-
-echo "bench: one flush of $N queued messages" >&2
+# The flush: N messages queued with the server away (not timed), then one
+# `outpost -q`, timed.
 Q="$T/queue"
 closed_port >"$T/away.port"
 {
@@ -128,26 +118,61 @@ closed_port >"$T/away.port"
 } >"$T/flush.rc"
 sed "s/^port .*/port $(cat "$T/away.port")/" "$T/flush.rc" >"$T/away.rc"
 chmod 600 "$T/flush.rc" "$T/away.rc"
-for _ in $(seq "$N"); do "$OUTPOST" -C "$T/away.rc" -oi rcpt@example.test <"$R/msg" 2>/dev/null; done
-start=$(date +%s%N)
-"$OUTPOST" -C "$T/flush.rc" -q 2>/dev/null
-flush_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-[ -z "$(queue_ids "$Q")" ] || die "the flush left messages queued"
+flush() {
+    local start
+    for _ in $(seq "$N"); do "$OUTPOST" -C "$T/away.rc" -oi rcpt@example.test <"$R/msg" 2>/dev/null; done
+    start=$(date +%s%N)
+    "$OUTPOST" -C "$T/flush.rc" -q 2>/dev/null
+    echo "$(( ($(date +%s%N) - start) / 1000000 ))"
+    [ -z "$(queue_ids "$Q")" ] || die "the flush left messages queued"
+}
 
-"$TEST_PYTHON" - "$N" "$relay_ms" "$msmtp_ms" "$flush_ms" "$sessions" "$service_ticks" "$(getconf CLK_TCK)" "$process_ms" "$loading_ms" <<'PY'
-import sys
-n, relay, msmtp, flush, sessions, ticks, hz, process, loading = (int(x or 0) for x in sys.argv[1:])
+# ROUNDS rounds of the relay's storm and the flush, alternately (the
+# machine's drift falls on both): the medians are compared.
+relay_all="" flush_all="" sessions=0 service_ticks=0
+for round in $(seq "${ROUNDS:-3}"); do
+    echo "bench: round $round: $N separate sendmail runs through the relay" >&2
+    connected_before=$(connections)
+    ticks_before=$(ticks)
+    relay_all="$relay_all $(storm "$R/outpost" -oi rcpt@example.test)"
+    sessions=$(( sessions + $(connections) - connected_before ))
+    service_ticks=$(( service_ticks + $(ticks) - ticks_before ))
+    echo "bench: round $round: one flush of $N queued messages" >&2
+    flush_all="$flush_all $(flush)"
+done
+
+echo "bench: $N runs of outpost --help (the price of a process alone)" >&2
+process_ms=$(storm "$R/outpost" --help)
+echo "bench: $N runs of outpost --version (a process that loads GnuTLS and GNU SASL)" >&2
+loading_ms=$(storm "$R/outpost" --version)
+
+echo "bench: $N separate msmtp runs" >&2
+[ -n "${SKIP_MSMTP:-}" ] && msmtp_ms=1 || msmtp_ms=$(storm "$MSMTP" -C "$R/home/msmtprc" rcpt@example.test)
+
+"$TEST_PYTHON" - "$N" "${ROUNDS:-3}" "$relay_all" "$msmtp_ms" "$flush_all" "$sessions" "$service_ticks" \
+    "$(getconf CLK_TCK)" "$process_ms" "$loading_ms" <<'PY'
+import statistics, sys
+n, rounds = int(sys.argv[1]), int(sys.argv[2])
+relays = [int(x) for x in sys.argv[3].split()]
+msmtp = int(sys.argv[4] or 0)
+flushes = [int(x) for x in sys.argv[5].split()]
+sessions, ticks, hz, process, loading = (int(x or 0) for x in sys.argv[6:11])
+relay, flush = statistics.median(relays), statistics.median(flushes)
 rate = lambda ms: n / (ms / 1000)
-print("%d messages of 1.5 KB to Postfix 587, STARTTLS + AUTH PLAIN" % n)
-print("  %-52s %8.1f msg/s  (%d ms)" % ("%d sendmail runs through the system relay" % n, rate(relay), relay))
+print("%d messages of 1.5 KB to Postfix 587, STARTTLS + AUTH PLAIN (medians of %d rounds)" % (n, rounds))
+print("  %-52s %8.1f msg/s  (%d ms; rounds: %s)" % ("%d sendmail runs through the system relay" % n,
+      rate(relay), relay, " ".join(map(str, relays))))
 print("  %-52s %8.1f msg/s  (%d ms)" % ("%d msmtp runs" % n, rate(msmtp), msmtp))
-print("  %-52s %8.1f msg/s  (%d ms)" % ("one outpost -q flush of %d queued messages" % n, rate(flush), flush))
+print("  %-52s %8.1f msg/s  (%d ms; rounds: %s)" % ("one outpost -q flush of %d queued messages" % n,
+      rate(flush), flush, " ".join(map(str, flushes))))
 print("  %-52s %8.1f runs/s   (%d ms)" % ("%d runs of outpost --help (a process alone)" % n, rate(process), process))
-print("  %-52s %8.1f runs/s   (%d ms)" % ("%d runs of outpost --version (GnuTLS, GNU SASL loaded)" % n, rate(loading), loading))
+print("  %-52s %8.1f runs/s   (%d ms)" % ("%d runs of outpost --version (GnuTLS, GNU SASL loaded)" % n,
+      rate(loading), loading))
 print("  relay / msmtp: %.1f x the messages per second" % (rate(relay) / rate(msmtp)))
-print("  flush / relay: %.2f (the relay within %.2f x one flush)" % (rate(flush) / rate(relay), relay / flush))
-print("  SMTP connections Postfix saw during the relay's %d runs: %d" % (n, sessions))
-print("  the service's CPU time for them: %.2f ms a message" % (ticks * 1000 / hz / n))
+print("  flush / relay: %.2f (the relay within %.2f x one flush; each round: %s)" % (
+      rate(flush) / rate(relay), relay / flush, " ".join("%.2f" % (r / f) for r, f in zip(relays, flushes))))
+print("  SMTP connections Postfix saw during the relay's %d runs: %d" % (rounds * n, sessions))
+print("  the service's CPU time for them: %.2f ms a message" % (ticks * 1000 / hz / (rounds * n)))
 print("  the relay less the process alone: %.2f ms a message, against %.2f for the flush"
       % ((relay - process) / n, flush / n))
 PY
