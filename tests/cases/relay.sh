@@ -5,7 +5,8 @@
 # log; policy (relay_users, relay_from_users) refuses with 77 and rewrites
 # the sender; the maildrop holds what is sent while the service is down;
 # SIGKILL mid-delivery loses nothing; one SMTP session carries many
-# submissions; -q asks the service to run its queue (ETRN).
+# submissions; -q asks the service to run its queue (ETRN); an OAuth 2.0
+# account whose grant the service holds (authorized as the user outpost).
 . "$srcdir/tests/lib.sh"
 . "$srcdir/tests/interop/common.sh"
 private_mount_namespace "$@"
@@ -326,5 +327,54 @@ stop_service
 check "the service stops on SIGTERM and says so" grep -q "relay: stopping" "$R/service.log"
 check "and removes its socket" test ! -e "$SOCK"
 check "no secret in the service's log" sh -c "! grep -q s3cret '$R/service.log'"
+
+# ---- an OAuth 2.0 account: the grant is the service's ---------------------------------------------
+# The administrator authorizes once as the user outpost (--device, as over
+# SSH); the grant goes to the service's state directory, which no other
+# user can read, and every user's mail goes out with its token (XOAUTH2).
+if "$OP" --version | grep -q '^OAuth 2.0: HTTP with' && command -v certtool >/dev/null &&
+    OPKI="$R/pki" && sh "$srcdir/tests/tools/mkcerts.sh" "$OPKI" >/dev/null 2>&1; then
+    chmod 755 "$OPKI"
+    chmod 644 "$OPKI"/*.pem
+    start_provider provider "$OPKI"
+    start_server oauth-smtp "{\"tls\": {\"mode\": \"implicit\", \"cert\": \"$OPKI/server.pem\", \"key\": \"$OPKI/key.pem\"}, \"auth\": {\"user\": \"relay@example.org\", \"password\": \"-\", \"mechanisms\": [\"XOAUTH2\"], \"token_file\": \"$PDIR/tokens\"}}"
+    OAUTHDIR=$DIR
+    printf '%s\n' "defaults" "service_socket $SOCK" "maildrop_dir $SPOOL/maildrop" "queue_dir $SPOOL" \
+        "account default" "host localhost" "port $PORT" "timeout 10" "tls on" "tls_starttls off" \
+        "tls_trust_file $OPKI/ca.pem" "auth xoauth2" "user relay@example.org" "from %U@example.org" \
+        "oauth2_provider custom" "oauth2_client_id outpost-test" \
+        "oauth2_auth_url $PROVIDER_URL/authorize" "oauth2_token_url $PROVIDER_URL/token" \
+        "oauth2_device_url $PROVIDER_URL/device" "oauth2_token_store file" >"$SYS"
+    chmod 644 "$SYS"
+    setpriv --reuid=outpost --regid=outpost --clear-groups \
+        env -i PATH=/usr/bin:/bin HOME="$R/state" XDG_STATE_HOME="$R/state" OUTPOST_SYSTEM_CONFIG="$SYS" \
+        "$OP" --authorize --device </dev/null >"$R/device.out" 2>&1 &
+    DEV=$!
+    for i in $(seq 1 100); do grep -q '^  [0-9A-F]\{8\}$' "$R/device.out" && break; sleep 0.1; done
+    code=$(grep '^  [0-9A-F]\{8\}$' "$R/device.out" | tr -d ' ')
+    "$TEST_PYTHON" -c 'import ssl, sys, urllib.request
+urllib.request.urlopen(sys.argv[1], context=ssl.create_default_context(cafile=sys.argv[2])).read()' \
+        "$PROVIDER_URL/approve?user_code=$code" "$OPKI/ca.pem"
+    wait "$DEV"
+    is "$?" 0 "--authorize --device as the user outpost: authorized"
+    diag "$R/device.out"
+    GRANT=$(ls "$R/state/outpost"/oauth2-* 2>/dev/null | grep -v '\.lock$' | head -1)
+    check "the grant is in the service's state directory, the user outpost's, 0600" \
+        sh -c "[ -n '$GRANT' ] && [ \"\$(stat -c '%U %a' '$GRANT')\" = 'outpost 600' ]"
+    check "relaya cannot read it" sh -c "! setpriv --reuid=relaya --regid=relaya --clear-groups cat '$GRANT' 2>/dev/null"
+    start_service
+    as relaya -oi rcpt@example.org < <(msg oauth-a)
+    is "$RC" 0 "relaya through the service, with the service's token: delivered"
+    as relayb -oi rcpt@example.org < <(msg oauth-b)
+    is "$RC" 0 "relayb too"
+    is "$(ls "$OAUTHDIR"/msg-*.eml 2>/dev/null | wc -l)" 2 "the server has both"
+    check "the service logged in with XOAUTH2 and the provider's token" \
+        grep -q -- '-- authenticated as relay@example.org with XOAUTH2' "$OAUTHDIR"/session-*.log
+    check "no token in the service's log" lacks -F "$(sed -n 's/^access_token //p' "$GRANT")" "$R/service.log"
+    check "no token in what the users were told" lacks -F "$(sed -n 's/^refresh_token //p' "$GRANT")" "$OUT" "$ERR"
+    stop_service
+else
+    skip 9 "built without OAuth 2.0, or no certtool"
+fi
 
 done_testing
