@@ -36,6 +36,11 @@
 #define MAILDROP_SCAN_SECONDS 60
 /* A client's command may take this long (a local program, not a network). */
 #define CLIENT_TIMEOUT_MS 60000
+/* The service serves one submitter at a time, and outpost sends a message
+ * it has already spooled at once: a client that keeps the service waiting
+ * longer than this in all (a hand-made one trickling its commands) is cut
+ * off, so that it cannot hold the relay against everyone else. */
+#define CLIENT_BUDGET_MS 30000
 
 static volatile sig_atomic_t stopping;
 static void on_stop(int sig)
@@ -401,8 +406,11 @@ static void serve_connection(struct relay *r, int conn)
                r->peer.name, (long)cred.pid);
     struct smtpd_handler h = {relay_begin, relay_data, relay_end, relay_flush, r};
     struct smtpd_config cfg = {.hostname = r->hostname, .timeout_ms = CLIENT_TIMEOUT_MS,
-                               .lmtp = true, .take_account = true, .handler = &h};
-    smtpd_conversation(conn, conn, &cfg);
+                               .budget_ms = CLIENT_BUDGET_MS, .lmtp = true, .take_account = true,
+                               .handler = &h};
+    if (smtpd_conversation(conn, conn, &cfg) == SMTPD_TOO_SLOW)
+        msg_warn("relay: uid %lu (%s) kept the service waiting for more than %d s in all; "
+                 "cut off", (unsigned long)cred.uid, r->peer.name, CLIENT_BUDGET_MS / 1000);
 }
 
 /* The system queue's turn: what is due (all of it after ETRN or a

@@ -30,9 +30,11 @@
 struct client {
     int in, out;
     int timeout_ms;
+    int64_t budget_left_ms; /* of waiting for the client (-1: no limit) */
     char buf[INBUF];
     size_t start, end; /* unread bytes are buf[start..end) */
     bool gone;         /* the client left or timed out */
+    bool too_slow;     /* ... because its budget ran out */
     /* Replies wait here until the server would wait for the client: a
      * multi-line reply, or the replies to a pipelined group, leave in one
      * write (RFC 2920 lets a server buffer them so). */
@@ -85,13 +87,24 @@ static bool fill(struct client *c) {
     flush_replies(c); /* the client may be waiting for them */
     for (;;) {
         struct pollfd p = {.fd = c->in, .events = POLLIN};
-        int r = poll(&p, 1, c->timeout_ms > 0 ? c->timeout_ms : -1);
+        int64_t wait = c->timeout_ms > 0 ? c->timeout_ms : -1;
+        if (c->budget_left_ms >= 0 && (wait < 0 || c->budget_left_ms < wait))
+            wait = c->budget_left_ms;
+        int64_t before = now_ms();
+        int r = poll(&p, 1, (int)wait);
+        if (c->budget_left_ms >= 0) {
+            c->budget_left_ms -= now_ms() - before;
+            if (c->budget_left_ms < 0)
+                c->budget_left_ms = 0;
+        }
         if (r < 0 && errno == EINTR)
             continue;
         if (r == 0) {
-            reply(c, "421 4.4.2 timeout, closing the connection");
+            reply(c, c->budget_left_ms == 0 ? "421 4.4.2 too slow, closing the connection"
+                                            : "421 4.4.2 timeout, closing the connection");
             flush_replies(c);
             c->gone = true;
+            c->too_slow = c->budget_left_ms == 0;
             return false;
         }
         ssize_t n = read(c->in, c->buf + c->end, sizeof c->buf - c->end);
@@ -635,11 +648,12 @@ static void command(struct client *c, const struct smtpd_config *cfg, struct tra
     }
 }
 
-void smtpd_conversation(int in, int out, const struct smtpd_config *cfg) {
+enum smtpd_ending smtpd_conversation(int in, int out, const struct smtpd_config *cfg) {
     struct client *c = xcalloc(1, sizeof *c);
     c->in = in;
     c->out = out;
     c->timeout_ms = cfg->timeout_ms;
+    c->budget_left_ms = cfg->budget_ms > 0 ? cfg->budget_ms : -1;
     struct transaction t = {0};
     reply(c, "220 %s outpost %s ready", cfg->hostname, cfg->lmtp ? "LMTP" : "ESMTP");
     bool quit = false;
@@ -655,7 +669,9 @@ void smtpd_conversation(int in, int out, const struct smtpd_config *cfg) {
     }
     flush_replies(c);
     reset(&t);
+    enum smtpd_ending ending = c->too_slow ? SMTPD_TOO_SLOW : SMTPD_ENDED;
     free(c);
+    return ending;
 }
 
 /* "127.0.0.1:2525", "[::1]:2525", "localhost:2525" or "2525". */

@@ -49,6 +49,10 @@ struct smtpd_handler {
 struct smtpd_config {
     const char *hostname; /* for the greeting */
     int timeout_ms;       /* per command from the client */
+    int budget_ms;        /* how long in all the client may keep the server
+                             waiting (0: no limit): the system relay serves
+                             one submitter at a time, so one that trickles
+                             must not hold it */
     bool lmtp;            /* LHLO, one reply per recipient after the data */
     bool take_account;    /* the system relay's: ACCOUNT= and DSN's parameters taken */
     const struct smtpd_handler *handler;
@@ -70,7 +74,11 @@ struct smtpd_submitter {
 int smtpd_run(const struct smtpd_submitter *sub, const char *at, struct error *err);
 
 /* One conversation until QUIT or the client leaves. */
-void smtpd_conversation(int in, int out, const struct smtpd_config *cfg);
+enum smtpd_ending {
+    SMTPD_ENDED,    /* QUIT, the client left, or a timeout of one command */
+    SMTPD_TOO_SLOW, /* cut off: the client used up cfg->budget_ms */
+};
+enum smtpd_ending smtpd_conversation(int in, int out, const struct smtpd_config *cfg);
 
 /* Listen on 'at' ("ADDR:PORT", "[V6]:PORT" or "PORT"; NULL: 127.0.0.1:25)
  * and serve each connection in its own process, forever. Returns only on

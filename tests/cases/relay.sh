@@ -220,6 +220,46 @@ is "$RC" 0 "a 3 MB message through the service: delivered"
 check "the server has it, every line" sh -c "[ \$(tr -d '\r' <\"\$(ls '$UPDIR'/msg-*.eml | sort -V | tail -1)\" | grep -c '^y') -eq \$(grep -c '^y' '$R/large.msg') ]"
 check "the service's TMPDIR holds no spool file after it" sh -c "! ls '$R/state' | grep -q '^outpost\.'"
 
+# ---- a submitter that trickles cannot hold the service -------------------------------------------
+# The service serves one submitter at a time: a hand-made client that sends
+# a byte a second is cut off after 30 s of waiting in all, and a submission
+# that came meanwhile is served then (not after its own 900 s).
+cat >"$R/trickle.py" <<'TRICKLE'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.recv(512)
+s.sendall(b"LHLO trickle\r\n")
+s.recv(512)
+for b in b"MAIL FROM:<relayb@example.org>" * 4:
+    try:
+        s.sendall(bytes([b]))
+    except OSError:
+        break
+    time.sleep(1)
+    s.settimeout(0.01)
+    try:
+        if s.recv(512).startswith(b"421"):
+            print("cut off: 421")
+            break
+    except socket.timeout:
+        pass
+    s.settimeout(None)
+TRICKLE
+chmod 644 "$R/trickle.py"
+setpriv --reuid=relayb --regid=relayb --clear-groups "$TEST_PYTHON" "$R/trickle.py" "$SOCK" >"$R/trickle.out" 2>&1 &
+TRICKLER=$!
+sleep 2
+N=$(stored)
+started=$(date +%s)
+as relaya -oi rcpt@example.org < <(msg behind-a-trickler)
+took=$(( $(date +%s) - started ))
+is "$RC" 0 "a submission behind a trickling client: delivered"
+check "within the trickler's 30 s budget, not the submitter's 900 s timeout (took ${took} s)" test "$took" -le 40
+wait "$TRICKLER"
+check "the trickler was told 421 and cut off" grep -q "cut off: 421" "$R/trickle.out"
+check "the service's log names it" grep -q "relay: uid 4792 (relayb) kept the service waiting for more than 30 s in all; cut off" "$R/service.log"
+
 # ---- the maildrop while the service is down ---------------------------------------------------------
 stop_service
 N=$(stored)
