@@ -81,15 +81,8 @@ bool auth_needs_secret(const char *name)
     F(api, gsasl_, strerror)
 LIB_API(gsasl_api, GSASL_FUNCTIONS);
 
-static struct gsasl_api gsasl_api;
-static const struct lib_symbol gsasl_symbols[] = LIB_SYMBOLS(gsasl_api, GSASL_FUNCTIONS);
-static struct lib gsasl_library = {
-    .soname = GSASL_SONAME,
-    .what = "SASL authentication",
-    .symbols = gsasl_symbols,
-    .count = ARRAY_LEN(gsasl_symbols),
-    .api = &gsasl_api,
-};
+LIB_DEFINE(static, gsasl_library, gsasl_api, GSASL_FUNCTIONS, GSASL_SONAME, "SASL authentication",
+           NULL);
 
 /* Set with the context: whoever has a context may call sasl->... */
 static const struct gsasl_api *sasl;

@@ -75,16 +75,7 @@ static bool curl_ready(void *api)
     return ((struct curl_api *)api)->global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
-static struct curl_api curl_api;
-static const struct lib_symbol curl_symbols[] = LIB_SYMBOLS(curl_api, CURL_FUNCTIONS);
-static struct lib curl_library = {
-    .soname = CURL_SONAME,
-    .what = "OAuth 2.0",
-    .symbols = curl_symbols,
-    .count = ARRAY_LEN(curl_symbols),
-    .api = &curl_api,
-    .init = curl_ready,
-};
+LIB_DEFINE(static, curl_library, curl_api, CURL_FUNCTIONS, CURL_SONAME, "OAuth 2.0", curl_ready);
 
 static const struct curl_api *curl(char *why, size_t cap)
 {

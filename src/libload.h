@@ -11,7 +11,7 @@
  * F(api, prefix, name) for every function outpost uses ("gnutls_",
  * "handshake"). LIB_API(api, LIST) declares struct api, with one pointer
  * per function, typed from the library's own header and named without the
- * prefix; LIB_SYMBOLS(api, LIST) is the table lib_load fills it from. */
+ * prefix; LIB_DEFINE makes the struct lib that lib_load fills it from. */
 #ifndef OUTPOST_LIBLOAD_H
 #define OUTPOST_LIBLOAD_H
 
@@ -46,6 +46,17 @@ struct lib {
     {                                                                                              \
         LIST(LIB_SYMBOL, api)                                                                      \
     }
+/* LIB_DEFINE(STORAGE, name, api, LIST, soname, what, init): the struct lib
+ * 'name' (STORAGE: static, or empty), with its api struct and symbols. */
+#define LIB_DEFINE(storage, lib_name, api_struct, LIST, soname_, what_, init_)                     \
+    static struct api_struct lib_name##_api;                                                       \
+    static const struct lib_symbol lib_name##_symbols[] = LIB_SYMBOLS(api_struct, LIST);           \
+    storage struct lib lib_name = {.soname = (soname_),                                            \
+                                   .what = (what_),                                                \
+                                   .symbols = lib_name##_symbols,                                  \
+                                   .count = ARRAY_LEN(lib_name##_symbols),                         \
+                                   .api = &lib_name##_api,                                         \
+                                   .init = (init_)}
 
 /* The library's api, loaded the first time; NULL when it cannot be
  * (then 'why', when not NULL, gets the reason). */

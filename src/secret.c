@@ -51,16 +51,8 @@ static const SecretSchema keyring_schema = {
     F(api, g_, error_free)
 LIB_API(libsecret_api, LIBSECRET_FUNCTIONS);
 
-static struct libsecret_api libsecret_api;
-static const struct lib_symbol libsecret_symbols[] =
-    LIB_SYMBOLS(libsecret_api, LIBSECRET_FUNCTIONS);
-static struct lib libsecret_library = {
-    .soname = LIBSECRET_SONAME,
-    .what = "the keyring",
-    .symbols = libsecret_symbols,
-    .count = ARRAY_LEN(libsecret_symbols),
-    .api = &libsecret_api,
-};
+LIB_DEFINE(static, libsecret_library, libsecret_api, LIBSECRET_FUNCTIONS, LIBSECRET_SONAME,
+           "the keyring", NULL);
 
 static const struct libsecret_api *libsecret(void)
 {

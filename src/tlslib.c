@@ -2,13 +2,4 @@
 
 #include "tlslib.h"
 
-static struct gnutls_api api;
-static const struct lib_symbol symbols[] = LIB_SYMBOLS(gnutls_api, GNUTLS_FUNCTIONS);
-
-struct lib tls_library = {
-    .soname = GNUTLS_SONAME,
-    .what = "TLS and checksums",
-    .symbols = symbols,
-    .count = ARRAY_LEN(symbols),
-    .api = &api,
-};
+LIB_DEFINE(, tls_library, gnutls_api, GNUTLS_FUNCTIONS, GNUTLS_SONAME, "TLS and checksums", NULL);

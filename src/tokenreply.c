@@ -75,16 +75,8 @@ static bool jansson_ready(void *api)
     return true;
 }
 
-static struct jansson_api jansson_api;
-static const struct lib_symbol jansson_symbols[] = LIB_SYMBOLS(jansson_api, JANSSON_FUNCTIONS);
-static struct lib jansson_library = {
-    .soname = JANSSON_SONAME,
-    .what = "OAuth 2.0",
-    .symbols = jansson_symbols,
-    .count = ARRAY_LEN(jansson_symbols),
-    .api = &jansson_api,
-    .init = jansson_ready,
-};
+LIB_DEFINE(static, jansson_library, jansson_api, JANSSON_FUNCTIONS, JANSSON_SONAME, "OAuth 2.0",
+           jansson_ready);
 
 static const struct jansson_api *jansson(char *why, size_t cap)
 {
