@@ -55,8 +55,3 @@ const void *lib_require(struct lib *l)
     }
     return api;
 }
-
-bool lib_is_loaded(const struct lib *l)
-{
-    return l->state > 0;
-}

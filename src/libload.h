@@ -67,7 +67,4 @@ const void *lib_load(struct lib *l, char *why, size_t cap);
  * dynamic linker would have refused to start the program. */
 const void *lib_require(struct lib *l);
 
-/* Whether it is loaded now (tests, --debug). */
-bool lib_is_loaded(const struct lib *l);
-
 #endif
