@@ -2,8 +2,6 @@
 
 #include "notice.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +9,6 @@
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "address.h"
 #include "aliases.h"
